@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/intune"
+	"github.com/custos-ir/custos/preserve"
+)
+
+func collectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "collect",
+		Usage:     "collect device state and app inventory from an MDM into the case's staging area",
+		UsageText: "custos collect --case DIR --source intune --tenant T --client-id ID (--all | --device SEL...)",
+		Flags: commonFlags(
+			caseFlag,
+			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
+			&cli.StringFlag{Name: "source", Usage: "evidence source: intune", Required: true},
+			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
+			&cli.BoolFlag{Name: "all", Usage: "collect every device"},
+			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
+			&cli.StringFlag{Name: "tenant", Usage: "intune: Entra tenant id or domain"},
+			&cli.StringFlag{Name: "client-id", Usage: "intune: application (client) id"},
+			&cli.StringFlag{Name: "client-secret-file", Usage: "intune: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET)"},
+			&cli.StringFlag{Name: "graph-url", Value: intune.DefaultGraphURL, Usage: "intune: Microsoft Graph base URL"},
+			&cli.StringFlag{Name: "login-url", Value: intune.DefaultLoginURL, Usage: "intune: Entra ID authority host"},
+			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
+		),
+		Action: func(c *cli.Context) error {
+			o := out{c}
+			req, err := collectRequest(c)
+			if err != nil {
+				return err
+			}
+			src, err := sourceFromFlags(c)
+			if err != nil {
+				return err
+			}
+			cs, err := openCaseForCollect(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(c)
+			defer stop()
+			req.Progress = progressPrinter(o)
+			acq, err := collectInto(ctx, cs, src, req, os.Args)
+			if err != nil {
+				return err
+			}
+			o.infof("acquisition %s: %d devices, %d apps, %d gaps, %d responses kept in %s",
+				acq.ID, acq.Counts.Devices, acq.Counts.Apps, acq.Counts.Gaps, acq.Counts.Responses, cs.Path(preserve.StagingDir, acq.ID))
+			if err := o.json(acq); err != nil {
+				return err
+			}
+			if acq.Status != "complete" {
+				return fmt.Errorf("acquisition %s %w (see gaps in provenance/acquisition.json)", acq.ID, errGaps)
+			}
+			return nil
+		},
+	}
+}
+
+func collectRequest(c *cli.Context) (collect.Request, error) {
+	req := collect.Request{All: c.Bool("all"), StaleAfter: c.Duration("stale-after"), Now: time.Now().UTC()}
+	for _, s := range c.StringSlice("device") {
+		sel, err := collect.ParseSelector(s)
+		if err != nil {
+			return req, usageError{err}
+		}
+		req.Selectors = append(req.Selectors, sel)
+	}
+	if !req.All && len(req.Selectors) == 0 {
+		return req, usageError{errors.New("no devices selected: pass --device SELECTOR (repeatable) or --all")}
+	}
+	return req, nil
+}
+
+func sourceFromFlags(c *cli.Context) (collect.Source, error) {
+	switch c.String("source") {
+	case intune.Name:
+		secret := os.Getenv("CUSTOS_INTUNE_CLIENT_SECRET")
+		if f := c.String("client-secret-file"); f != "" {
+			s, err := readSecretFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("reading --client-secret-file: %w", err)
+			}
+			secret = s
+		}
+		return intune.New(intune.Config{
+			Tenant: c.String("tenant"), ClientID: c.String("client-id"), ClientSecret: secret,
+			GraphURL: c.String("graph-url"), LoginURL: c.String("login-url"), Scope: c.String("scope"),
+			HTTP: &http.Client{}, UserAgent: toolString(),
+		})
+	}
+	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune)", c.String("source"))}
+}
+
+func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {
+	dir := c.String("case")
+	if cs, err := preserve.OpenCase(dir); err == nil {
+		return cs, nil
+	}
+	id := c.String("case-id")
+	if id == "" {
+		return nil, usageError{fmt.Errorf("%s is not a case yet: pass --case-id to create it", dir)}
+	}
+	return preserve.OpenOrCreateCase(dir, preserve.CaseInfo{ID: id, Examiner: operator()})
+}
+
+// progressPrinter reports collection progress as plain lines on stderr,
+// at most one line per tenth of the fleet.
+func progressPrinter(o out) func(collect.Progress) {
+	if o.c.Bool("quiet") {
+		return nil
+	}
+	last := -1
+	return func(p collect.Progress) {
+		step := max(p.DevicesTotal/10, 1)
+		if p.DevicesDone == p.DevicesTotal || p.DevicesDone/step != last {
+			last = p.DevicesDone / step
+			o.infof("collected %d/%d devices", p.DevicesDone, p.DevicesTotal)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/custos-ir/custos/preserve"
+)
+
+func custodyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "custody",
+		Usage: "show or extend the case's chain of custody",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "show",
+				Usage:     "verify and print the custody log and its head",
+				UsageText: "custos custody show --case DIR [--allowed-signers FILE]",
+				Flags:     commonFlags(caseFlag, anchorsFlag),
+				Action: func(c *cli.Context) error {
+					o := out{c}
+					cs, err := preserve.OpenCase(c.String("case"))
+					if err != nil {
+						return err
+					}
+					anchors, _, err := loadAnchors(c, cs.Dir)
+					if err != nil {
+						return err
+					}
+					entries, head, verr := cs.Custody().Verify(anchors)
+					for _, e := range entries {
+						o.text("%06d %s %-11s %s %s %s", e.Seq, e.Time.Format(time.RFC3339), e.Action, e.Actor, e.Archive, e.Note)
+					}
+					o.text("head %s", head)
+					if err := o.json(map[string]any{"entries": entries, "head": head}); err != nil {
+						return err
+					}
+					return verr
+				},
+			},
+			{
+				Name:      "add",
+				Usage:     "append a signed custody entry",
+				UsageText: "custos custody add --case DIR --key FILE --action ACTION --actor WHO [--to WHO] [--purpose TEXT] [--note TEXT] [--archive NAME]",
+				Flags: commonFlags(caseFlag,
+					&cli.StringFlag{Name: "key", Usage: "OpenSSH private key to sign the entry with"},
+					&cli.StringFlag{Name: "action", Required: true, Usage: "transferred, accessed, exported, verified, note, ..."},
+					&cli.StringFlag{Name: "actor", Required: true, Usage: "who acts"},
+					&cli.StringFlag{Name: "to", Usage: "receiving party (transfers)"},
+					&cli.StringFlag{Name: "purpose", Usage: "why"},
+					&cli.StringFlag{Name: "note", Usage: "free text"},
+					&cli.StringFlag{Name: "archive", Usage: "archive file name the entry is about"},
+				),
+				Action: func(c *cli.Context) error {
+					o := out{c}
+					cs, err := preserve.OpenCase(c.String("case"))
+					if err != nil {
+						return err
+					}
+					signer, err := loadSigner(c.String("key"))
+					if err != nil {
+						return err
+					}
+					e := preserve.Entry{Time: time.Now().UTC(), Action: c.String("action"), Actor: c.String("actor"),
+						To: c.String("to"), Purpose: c.String("purpose"), Note: c.String("note"), Tool: toolString(), Host: hostname()}
+					if name := c.String("archive"); name != "" {
+						rep, err := archiveDigest(cs, name)
+						if err != nil {
+							return err
+						}
+						e.Archive, e.ArchiveSHA256 = name, rep
+					}
+					if e.Action == preserve.ActionAcquired || e.Action == preserve.ActionSealed {
+						return usageError{errors.New("acquired and sealed entries are written by 'custos seal'")}
+					}
+					head, err := cs.Custody().Append(e, signer)
+					if err != nil {
+						return err
+					}
+					o.text("custody head %s", head)
+					return o.json(head)
+				},
+			},
+		},
+	}
+}
+
+func archiveDigest(cs *preserve.Case, name string) (string, error) {
+	if err := preserve.CheckEntryName(name); err != nil || filepath.Base(name) != name {
+		return "", usageError{fmt.Errorf("--archive %q: give the archive's file name in %s", name, cs.Path(preserve.EvidenceDir))}
+	}
+	return preserve.FileSHA256(cs.Path(preserve.EvidenceDir, name))
+}

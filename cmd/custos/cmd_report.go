@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/custos-ir/custos/preserve"
+)
+
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "render the case's findings, evidence and custody into reports (offline)",
+		UsageText: "custos report --case DIR [--format html,md] [--out DIR]",
+		Flags: commonFlags(
+			caseFlag, anchorsFlag,
+			&cli.StringFlag{Name: "format", Value: "html,md", Usage: "comma-separated formats: html, md"},
+			&cli.StringFlag{Name: "out", Usage: "output directory (default CASE/reports)"},
+		),
+		Action: func(c *cli.Context) error {
+			o := out{c}
+			cs, err := preserve.OpenCase(c.String("case"))
+			if err != nil {
+				return err
+			}
+			anchors, _, err := loadAnchors(c, cs.Dir)
+			if err != nil {
+				return err
+			}
+			outDir := or(c.String("out"), cs.Path(preserve.ReportsDir))
+			paths, err := writeReports(cs, anchors, strings.Split(c.String("format"), ","), outDir)
+			if err != nil {
+				return err
+			}
+			for _, p := range paths {
+				o.text("wrote %s", p)
+			}
+			return o.json(map[string][]string{"reports": paths})
+		},
+	}
+}

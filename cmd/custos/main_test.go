@@ -1,0 +1,144 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"custos": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"tamper":   cmdTamper,
+			"exitcode": cmdExitCode,
+			"setglob":  cmdSetGlob,
+		},
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SOURCE_DATE_EPOCH", "")
+			return nil
+		},
+	})
+}
+
+// cmdTamper rewrites an archive with one byte of one entry changed:
+//
+//	tamper ARCHIVE ENTRY-SUFFIX OFFSET
+//
+// It decompresses the tar.zst, flips the byte at OFFSET of the first entry
+// whose name ends in ENTRY-SUFFIX, and recompresses, so the container stays
+// well formed and only the content check can notice.
+func cmdTamper(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: tamper ARCHIVE ENTRY-SUFFIX OFFSET")
+	}
+	path := ts.MkAbs(args[0])
+	off, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	f, err := os.Open(path)
+	ts.Check(err)
+	zr, err := zstd.NewReader(f)
+	ts.Check(err)
+	var out bytes.Buffer
+	zw, err := zstd.NewWriter(&out)
+	ts.Check(err)
+	tr, tw := tar.NewReader(zr), tar.NewWriter(zw)
+	done := false
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		ts.Check(err)
+		data, err := io.ReadAll(tr)
+		ts.Check(err)
+		if !done && hdr.Typeflag == tar.TypeReg && strings.HasSuffix(hdr.Name, args[1]) {
+			if off >= len(data) {
+				ts.Fatalf("%s has %d bytes, offset %d out of range", hdr.Name, len(data), off)
+			}
+			data[off] ^= 0x01
+			done = true
+			ts.Logf("flipped byte %d of %s", off, hdr.Name)
+		}
+		ts.Check(tw.WriteHeader(hdr))
+		_, err = tw.Write(data)
+		ts.Check(err)
+	}
+	if !done {
+		ts.Fatalf("no entry ending in %q", args[1])
+	}
+	ts.Check(tw.Close())
+	ts.Check(zw.Close())
+	zr.Close()
+	f.Close()
+	ts.Check(os.Chmod(path, 0o644))
+	ts.Check(os.WriteFile(path, out.Bytes(), 0o644))
+}
+
+// cmdExitCode runs a program and checks its exit status:
+//
+//	exitcode CODE PROGRAM ARGS...
+//
+// Output is kept for stdout/stderr assertions, as with exec.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode CODE PROGRAM ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("running %s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdSetGlob sets VAR to the single file matching PATTERN:
+//
+//	setglob VAR PATTERN
+func cmdSetGlob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: setglob VAR PATTERN")
+	}
+	m, err := filepath.Glob(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if len(m) != 1 {
+		ts.Fatalf("%s matches %d files, want 1", args[1], len(m))
+	}
+	ts.Setenv(args[0], m[0])
+}
+
+// archivePath finds the single archive of a demo case (for Go tests).
+func archivePath(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "evidence", "*.tar.zst"))
+	if err != nil || len(m) != 1 {
+		t.Fatalf("want one archive in %s, got %v (%v)", dir, m, err)
+	}
+	return m[0]
+}
+
+var _ = fmt.Sprint

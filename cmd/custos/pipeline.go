@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/fsutil"
+	"github.com/custos-ir/custos/internal/redact"
+	"github.com/custos-ir/custos/playbooks"
+	"github.com/custos-ir/custos/preserve"
+	"github.com/custos-ir/custos/report"
+)
+
+// The functions here are the stages every command shares: collect, seal,
+// verify, analyze and report. Commands and the demo call them in order.
+
+// collectInto runs src into a new staging directory of the case and
+// returns the finished acquisition.
+func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req collect.Request, args []string) (*collect.Acquisition, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	st, err := collect.NewStaging(c.Path(preserve.StagingDir, id.String()))
+	if err != nil {
+		return nil, err
+	}
+	acq := &collect.Acquisition{
+		ID:          id.String(),
+		CaseID:      c.Info.ID,
+		Operator:    operator(),
+		Host:        hostname(),
+		Tool:        collect.Tool{Name: "custos", Version: version(), Build: build()},
+		CommandLine: redact.Args(args),
+	}
+	if err := collect.Run(ctx, src, req, st, acq, time.Now); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: staging %s left unfinished", errInterrupted, id)
+		}
+		return nil, err
+	}
+	return acq, nil
+}
+
+// loadSigner reads an OpenSSH private key; a passphrase comes from the
+// file named by CUSTOS_KEY_PASSPHRASE_FILE.
+func loadSigner(path string) (ssh.Signer, error) {
+	if path == "" {
+		return nil, usageError{errors.New("--key is required to sign; create a key with 'custos keygen'")}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading signing key: %w", err)
+	}
+	pass := func() ([]byte, error) {
+		f := os.Getenv("CUSTOS_KEY_PASSPHRASE_FILE")
+		if f == "" {
+			return nil, errors.New("the key is passphrase-protected: set CUSTOS_KEY_PASSPHRASE_FILE to a file holding the passphrase")
+		}
+		s, err := readSecretFile(f)
+		return []byte(s), err
+	}
+	s, err := preserve.LoadSigner(data, pass)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// verifyCase verifies the case's custody log against anchors.
+func verifyCustody(c *preserve.Case, anchors *preserve.AllowedSigners) ([]preserve.CheckedEntry, preserve.Head, error) {
+	return c.Custody().Verify(anchors)
+}
+
+// analyzeCase verifies and reads every archive of the case, runs the
+// playbooks and writes analysis/findings.json.
+func analyzeCase(c *preserve.Case, anchors *preserve.AllowedSigners, playbookDir string, allowUnverified bool) (*playbooks.Analysis, string, error) {
+	pbs, err := playbooks.Load(playbookDir)
+	if err != nil {
+		return nil, "", err
+	}
+	archives, err := c.Archives()
+	if err != nil {
+		return nil, "", err
+	}
+	if len(archives) == 0 {
+		return nil, "", fmt.Errorf("case %s has no sealed evidence: run 'custos seal --case %s' first", c.Info.ID, c.Dir)
+	}
+	in, err := playbooks.LoadEvidence(archives, playbooks.LoadOptions{Anchors: anchors, AllowUnverified: allowUnverified})
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := playbooks.Analyze(in, pbs, time.Now(), toolString())
+	if err != nil {
+		return nil, "", err
+	}
+	for _, ar := range a.Archives {
+		if !ar.Verified {
+			a.Unverified = true
+		}
+	}
+	if err := playbooks.AddExcerpts(a, c.Path(preserve.EvidenceDir), anchors); err != nil {
+		return nil, "", err
+	}
+	path := c.Path(preserve.AnalysisDir, "findings.json")
+	if err := writeJSON(path, a); err != nil {
+		return nil, "", err
+	}
+	return a, path, nil
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return fsutil.WriteWith(path, 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}
+
+// reportFormats are the formats this version renders.
+var reportFormats = map[string]struct {
+	file   string
+	render func(io.Writer, *report.Model) error
+}{
+	"html": {"report.html", report.HTML},
+	"md":   {"report.md", report.Markdown},
+}
+
+// writeReports renders the case's findings into outDir.
+func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []string, outDir string) ([]string, error) {
+	data, err := os.ReadFile(c.Path(preserve.AnalysisDir, "findings.json"))
+	if err != nil {
+		return nil, fmt.Errorf("reading findings: %w (run 'custos analyze --case %s' first)", err, c.Dir)
+	}
+	var a playbooks.Analysis
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("reading findings.json: %w", err)
+	}
+	in := report.Input{Case: c.Info, Analysis: &a, Generated: time.Now().UTC().Truncate(time.Second), Tool: toolString()}
+	entries, head, err := verifyCustody(c, anchors)
+	in.Custody, in.Head = entries, head
+	if err != nil {
+		in.CustodyErr = err.Error()
+	}
+	m := report.Build(in)
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, f := range formats {
+		rf, ok := reportFormats[f]
+		if !ok {
+			return nil, usageError{fmt.Errorf("report format %q is not available (this version renders html, md)", f)}
+		}
+		p := filepath.Join(outDir, rf.file)
+		if err := fsutil.WriteWith(p, 0o644, func(w io.Writer) error { return rf.render(w, m) }); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", rf.file, err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}

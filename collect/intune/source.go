@@ -1,0 +1,417 @@
+package intune
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/httpx"
+)
+
+// Name is the source name used in record keys and raw/intune/.
+const Name = "intune"
+
+// Public endpoints; both can be overridden for sovereign clouds and the
+// simulator.
+const (
+	DefaultGraphURL = "https://graph.microsoft.com"
+	DefaultLoginURL = "https://login.microsoftonline.com"
+)
+
+// DeviceFields is the $select list for managedDevices: what incident
+// response needs, and nothing sensitive (activationLockBypassCode is never
+// requested).
+var DeviceFields = []string{
+	"id", "deviceName", "operatingSystem", "osVersion", "complianceState", "jailBroken",
+	"managementAgent", "managedDeviceOwnerType", "deviceEnrollmentType", "enrolledDateTime",
+	"lastSyncDateTime", "serialNumber", "imei", "userPrincipalName", "model", "manufacturer",
+	"isSupervised", "isEncrypted", "partnerReportedThreatState", "androidSecurityPatchLevel",
+	"deviceCategoryDisplayName",
+}
+
+// AppFields is the $select list for detectedApps.
+var AppFields = []string{"id", "displayName", "version", "publisher", "platform", "sizeInByte", "deviceCount"}
+
+// Config configures the source. Secrets are passed in memory only.
+type Config struct {
+	Tenant       string
+	ClientID     string
+	ClientSecret string
+	GraphURL     string // base without API version; default DefaultGraphURL
+	LoginURL     string // authority host; default DefaultLoginURL
+	// Scope requested from the token endpoint; default "<GraphURL>/.default"
+	// (https://graph.microsoft.com/.default for the public cloud).
+	Scope string
+	HTTP         *http.Client
+	Concurrency  int // parallel per-device requests; default 4
+	PageSize     int // $top; default 100
+	UserAgent    string
+	Now          func() time.Time
+	// Sleep overrides the retry wait (tests).
+	Sleep func(context.Context, time.Duration) error
+}
+
+// Source collects from one Intune tenant.
+type Source struct {
+	cfg   Config
+	graph *httpx.Client
+	login *httpx.Client
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// New validates cfg and returns a source. It does not contact the network.
+func New(cfg Config) (*Source, error) {
+	if cfg.Tenant == "" || cfg.ClientID == "" {
+		return nil, errors.New("intune: --tenant and --client-id are required")
+	}
+	if cfg.ClientSecret == "" {
+		return nil, errors.New("intune: no client secret: set CUSTOS_INTUNE_CLIENT_SECRET or pass --client-secret-file")
+	}
+	if cfg.GraphURL == "" {
+		cfg.GraphURL = DefaultGraphURL
+	}
+	if cfg.LoginURL == "" {
+		cfg.LoginURL = DefaultLoginURL
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = strings.TrimRight(cfg.GraphURL, "/") + "/.default"
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	graph, err := baseURL("--graph-url", cfg.GraphURL)
+	if err != nil {
+		return nil, err
+	}
+	login, err := baseURL("--login-url", cfg.LoginURL)
+	if err != nil {
+		return nil, err
+	}
+	mk := func(base *url.URL) *httpx.Client {
+		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep}
+	}
+	return &Source{cfg: cfg, graph: mk(graph), login: mk(login)}, nil
+}
+
+func baseURL(flag, s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("intune: %s %q: want scheme://host[/prefix]", flag, s)
+	}
+	return u, nil
+}
+
+// Name implements collect.Source.
+func (s *Source) Name() string { return Name }
+
+// Describe implements collect.Source.
+func (s *Source) Describe() collect.Descriptor {
+	return collect.Descriptor{
+		Name: Name,
+		API:  "Microsoft Graph (Intune)",
+		Endpoints: []string{
+			s.cfg.LoginURL + "/" + s.cfg.Tenant + "/oauth2/v2.0/token",
+			s.cfg.GraphURL + "/v1.0/deviceManagement/managedDevices",
+			s.cfg.GraphURL + "/beta/deviceManagement/managedDevices/{id}/detectedApps",
+		},
+		Tenant:      s.cfg.Tenant,
+		Principal:   s.cfg.ClientID,
+		Permissions: []string{"DeviceManagementManagedDevices.Read.All"},
+		Telemetry:   []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory},
+	}
+}
+
+// Collect implements collect.Source.
+func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
+	if _, err := s.bearer(ctx, sink); err != nil {
+		return fmt.Errorf("intune: %w", err)
+	}
+	devices, err := s.listDevices(ctx, req, sink)
+	if err != nil {
+		return fmt.Errorf("intune: listing devices: %w", err)
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = s.cfg.Now().UTC()
+	}
+	for _, d := range devices {
+		if err := sink.Device(d); err != nil {
+			return err
+		}
+		if req.StaleAfter > 0 && d.LastSeenAt != nil && now.Sub(*d.LastSeenAt) > req.StaleAfter {
+			days := int(now.Sub(*d.LastSeenAt).Hours() / 24)
+			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState,
+				Reason: collect.ReasonStale,
+				Detail: fmt.Sprintf("last check-in %s, %d days before collection: state and inventory are as of then", d.LastSeenAt.Format(time.RFC3339), days)}); err != nil {
+				return err
+			}
+		}
+		if d.Ownership == "personal" {
+			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory,
+				Reason: collect.ReasonPersonalScope,
+				Detail: "Intune reports only managed apps for personally owned devices"}); err != nil {
+				return err
+			}
+		}
+	}
+
+	var done, total = 0, len(devices)
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for _, d := range devices {
+		g.Go(func() error {
+			if err := s.deviceApps(gctx, d, sink); err != nil {
+				reason := collect.ReasonError
+				if ge, ok := errAs(err); ok && ge.Status == http.StatusForbidden {
+					reason = collect.ReasonPermissionDenied
+				} else if errors.Is(err, collect.ErrAuth) || gctx.Err() != nil {
+					return fmt.Errorf("intune: apps of %s: %w", d.SourceID, err)
+				}
+				if gerr := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory,
+					Reason: reason, Detail: err.Error()}); gerr != nil {
+					return gerr
+				}
+			}
+			mu.Lock()
+			done++
+			if req.Progress != nil {
+				req.Progress(collect.Progress{DevicesDone: done, DevicesTotal: total})
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// get performs an authenticated GET, captures every response, and returns
+// the final one with its RawRef. A 401 refreshes the token once.
+func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := s.bearer(ctx, sink)
+		if err != nil {
+			return nil, collect.RawRef{}, err
+		}
+		h := http.Header{}
+		h.Set("Authorization", "Bearer "+tok)
+		h.Set("Accept", "application/json")
+		resp, err := s.graph.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: h})
+		if resp == nil {
+			return nil, collect.RawRef{}, err
+		}
+		ref, cerr := capture(sink, resp, true)
+		if cerr != nil {
+			return nil, collect.RawRef{}, cerr
+		}
+		if err != nil {
+			return nil, collect.RawRef{}, err
+		}
+		if resp.Status == http.StatusUnauthorized && attempt == 0 {
+			s.mu.Lock()
+			s.token = ""
+			s.mu.Unlock()
+			continue
+		}
+		if resp.Status != http.StatusOK {
+			return resp, ref, parseGraphError(resp.Status, resp.Header, resp.Body)
+		}
+		return resp, ref, nil
+	}
+}
+
+// capture stores resp (and every retried attempt before it) in the sink.
+func capture(sink collect.Sink, resp *httpx.Response, keep bool) (collect.RawRef, error) {
+	for _, r := range resp.Retried {
+		if _, err := sink.Capture(Name, exchange(r), r.Body, keep); err != nil {
+			return collect.RawRef{}, err
+		}
+	}
+	return sink.Capture(Name, exchange(resp), resp.Body, keep)
+}
+
+func exchange(r *httpx.Response) *collect.Exchange {
+	ex := &collect.Exchange{Started: r.Started, Finished: r.Finished, Method: r.Method, URL: r.URL, Status: r.Status}
+	for _, h := range []string{"request-id", "client-request-id", "Retry-After", "Date", "Content-Type"} {
+		if v := r.Header.Get(h); v != "" {
+			if ex.Headers == nil {
+				ex.Headers = map[string]string{}
+			}
+			ex.Headers[strings.ToLower(h)] = v
+		}
+	}
+	if r.Err != nil {
+		ex.Error = r.Err.Error()
+	}
+	return ex
+}
+
+// bearer returns a valid access token, fetching a new one when none is
+// cached or the cached one expires within five minutes.
+func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && s.cfg.Now().Add(5*time.Minute).Before(s.expires) {
+		return s.token, nil
+	}
+	u := s.login.Base.JoinPath(url.PathEscape(s.cfg.Tenant), "oauth2", "v2.0", "token")
+	form := url.Values{
+		"client_id":     {s.cfg.ClientID},
+		"client_secret": {s.cfg.ClientSecret},
+		"scope":         {s.cfg.Scope},
+		"grant_type":    {"client_credentials"},
+	}
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	resp, err := s.login.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: []byte(form.Encode())})
+	if resp != nil {
+		// Token responses are logged (status, timing) but never kept.
+		if _, cerr := capture(sink, resp, false); cerr != nil {
+			return "", cerr
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("requesting token: %w", err)
+	}
+	if resp.Status != http.StatusOK {
+		return "", fmt.Errorf("requesting token for tenant %s: %w", s.cfg.Tenant, parseTokenError(resp.Status, resp.Header, resp.Body))
+	}
+	var tok struct {
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
+		return "", errors.New("requesting token: malformed token response")
+	}
+	s.token = tok.AccessToken
+	s.expires = s.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	return s.token, nil
+}
+
+// page is a Graph collection envelope with the items kept raw.
+type page struct {
+	NextLink string            `json:"@odata.nextLink"`
+	Value    []json.RawMessage `json:"value"`
+}
+
+// eachPage GETs first and follows @odata.nextLink on the configured host
+// only, calling fn with each page and its RawRef.
+func (s *Source) eachPage(ctx context.Context, first *url.URL, sink collect.Sink, fn func(p page, ref collect.RawRef) error) error {
+	seen := map[string]bool{}
+	u := first
+	for n := 1; ; n++ {
+		resp, ref, err := s.get(ctx, u, sink)
+		if err != nil {
+			return fmt.Errorf("page %d: %w", n, err)
+		}
+		var p page
+		if err := json.Unmarshal(resp.Body, &p); err != nil {
+			return fmt.Errorf("page %d: decoding %s: %w", n, ref.Path, err)
+		}
+		if err := fn(p, ref); err != nil {
+			return err
+		}
+		if p.NextLink == "" {
+			return nil
+		}
+		if seen[p.NextLink] {
+			return fmt.Errorf("page %d: paging link repeats an earlier page; stopping", n)
+		}
+		seen[p.NextLink] = true
+		next, err := s.graph.SameOrigin(p.NextLink)
+		if err != nil {
+			return fmt.Errorf("page %d: @odata.nextLink: %w", n, err)
+		}
+		u = next
+	}
+}
+
+func (s *Source) listDevices(ctx context.Context, req collect.Request, sink collect.Sink) ([]collect.Device, error) {
+	u := s.graph.Base.JoinPath("v1.0", "deviceManagement", "managedDevices")
+	u.RawQuery = odataQuery(DeviceFields, s.cfg.PageSize, serverFilter(req))
+	var out []collect.Device
+	err := s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
+		for i, raw := range p.Value {
+			var md managedDevice
+			if err := json.Unmarshal(raw, &md); err != nil {
+				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
+			}
+			r := ref
+			r.Pointer = fmt.Sprintf("/value/%d", i)
+			d := md.record(r)
+			// Graph silently ignores $filter terms it does not support, so
+			// every result is checked again here.
+			if req.Wanted(d) {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// serverFilter narrows the listing when exactly one name or serial is
+// wanted; these are the filters Intune is known to honour.
+func serverFilter(req collect.Request) string {
+	if req.All || len(req.Selectors) != 1 {
+		return ""
+	}
+	sel := req.Selectors[0]
+	quote := strings.ReplaceAll(sel.Value, "'", "''")
+	switch sel.Kind {
+	case "name":
+		return "deviceName eq '" + quote + "'"
+	case "serial":
+		return "serialNumber eq '" + quote + "'"
+	}
+	return ""
+}
+
+func odataQuery(fields []string, top int, filter string) string {
+	// Graph expects literal $ and commas; url.Values would escape them.
+	q := "$select=" + strings.Join(fields, ",") + fmt.Sprintf("&$top=%d", top)
+	if filter != "" {
+		q += "&$filter=" + url.QueryEscape(filter)
+	}
+	return q
+}
+
+func (s *Source) deviceApps(ctx context.Context, d collect.Device, sink collect.Sink) error {
+	u := s.graph.Base.JoinPath("beta", "deviceManagement", "managedDevices", d.SourceID, "detectedApps")
+	u.RawQuery = odataQuery(AppFields, s.cfg.PageSize, "")
+	return s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
+		for i, raw := range p.Value {
+			var da detectedApp
+			if err := json.Unmarshal(raw, &da); err != nil {
+				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
+			}
+			r := ref
+			r.Pointer = fmt.Sprintf("/value/%d", i)
+			if err := sink.App(da.record(d.Key, r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

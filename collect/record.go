@@ -1,0 +1,123 @@
+package collect
+
+import "time"
+
+// Telemetry kinds name what a source can observe on a device. Gaps and
+// playbook requirements use the same names.
+const (
+	TelemetryDeviceState  = "device_state"
+	TelemetryAppInventory = "app_inventory"
+	TelemetryDeviceLogs   = "device_logs"
+	TelemetryAdminAudit   = "admin_audit"
+)
+
+// Gap reasons (DESIGN §5.1).
+const (
+	ReasonNotSupported     = "not_supported_by_source"
+	ReasonNotEnabled       = "not_enabled_by_policy"
+	ReasonPermissionDenied = "permission_denied"
+	ReasonError            = "error"
+	ReasonStale            = "stale"
+	ReasonPersonalScope    = "personal_device_scope"
+)
+
+// RawRef points at the verbatim response a record was derived from: a path
+// relative to the acquisition root (raw/<source>/<seq>.json), the sha256 of
+// the stored bytes and an RFC 6901 JSON pointer to the object inside them.
+type RawRef struct {
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+	Pointer string `json:"pointer"`
+}
+
+// Device is one managed device as a source reported it. Empty strings mean
+// the source did not report the value; they never mean "false" or "none".
+type Device struct {
+	Key                string      `json:"key"` // "<source>:<source id>"
+	Source             string      `json:"source"`
+	SourceID           string      `json:"source_id"`
+	Name               string      `json:"name,omitempty"`
+	Platform           string      `json:"platform"` // ios, ipados, android, windows, macos, unknown
+	OSVersion          string      `json:"os_version,omitempty"`
+	SecurityPatchLevel string      `json:"security_patch_level,omitempty"`
+	Build              string      `json:"build,omitempty"`
+	Model              string      `json:"model,omitempty"`
+	Manufacturer       string      `json:"manufacturer,omitempty"`
+	Serial             string      `json:"serial,omitempty"`
+	IMEI               string      `json:"imei,omitempty"`
+	User               string      `json:"user,omitempty"`
+	Ownership          string      `json:"ownership"` // corporate, personal, unknown
+	ManagementMode     string      `json:"management_mode,omitempty"`
+	Category           string      `json:"category,omitempty"` // device category or group as the console names it
+	EnrolledAt         *time.Time  `json:"enrolled_at,omitempty"`
+	LastSeenAt         *time.Time  `json:"last_seen_at,omitempty"`
+	Compliance         string      `json:"compliance"` // compliant, noncompliant, unknown, ...
+	Compromised        Compromised `json:"compromised"`
+	Posture            Posture     `json:"posture"`
+	Raw                RawRef      `json:"raw"`
+}
+
+// Compromised is a source's own root / jailbreak / threat verdict together
+// with the vendor field and value it came from, so a reader can judge it.
+type Compromised struct {
+	Value    string `json:"value"` // true, false, unknown
+	Field    string `json:"field,omitempty"`
+	RawValue string `json:"raw_value,omitempty"`
+}
+
+// Posture holds device security settings. A nil pointer means not reported.
+type Posture struct {
+	ADBEnabled       *bool  `json:"adb_enabled,omitempty"`
+	DeveloperOptions *bool  `json:"developer_options,omitempty"`
+	UnknownSources   *bool  `json:"unknown_sources,omitempty"`
+	VerifyApps       *bool  `json:"verify_apps,omitempty"`
+	Encrypted        *bool  `json:"encrypted,omitempty"`
+	Supervised       *bool  `json:"supervised,omitempty"`
+	VerifiedBoot     string `json:"verified_boot,omitempty"`
+	ThreatState      string `json:"threat_state,omitempty"`
+}
+
+// App is one application seen on one device.
+type App struct {
+	DeviceKey         string `json:"device_key"`
+	AppID             string `json:"app_id,omitempty"` // bundle id / package name, when the source reports one
+	SourceAppID       string `json:"source_app_id,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Version           string `json:"version,omitempty"`
+	Publisher         string `json:"publisher,omitempty"`
+	InstallSource     string `json:"install_source"` // store, system, sideloaded, enterprise, unknown
+	Installer         string `json:"installer,omitempty"`
+	APKSHA256         string `json:"apk_sha256,omitempty"`
+	SigningCertSHA1   string `json:"signing_cert_sha1,omitempty"`
+	SigningCertSHA256 string `json:"signing_cert_sha256,omitempty"`
+	Managed           *bool  `json:"managed,omitempty"`
+	State             string `json:"state,omitempty"`
+	Raw               RawRef `json:"raw"`
+}
+
+// Event is one timestamped observation on a device (a log line, an MDM
+// command, an admin action).
+type Event struct {
+	DeviceKey string         `json:"device_key"`
+	Time      time.Time      `json:"time"`
+	Type      string         `json:"type"`
+	Fields    map[string]any `json:"fields,omitempty"`
+	Raw       RawRef         `json:"raw"`
+}
+
+// Gap records telemetry that could not be observed. DeviceKey is empty when
+// the gap covers the whole source.
+type Gap struct {
+	DeviceKey string `json:"device_key,omitempty"`
+	Source    string `json:"source"`
+	Telemetry string `json:"telemetry"`
+	Reason    string `json:"reason"`
+	Detail    string `json:"detail,omitempty"`
+}
+
+// Failure reports whether the gap means something went wrong or the device
+// was out of reach, as opposed to a structural limit of the source. Failures
+// make a collection "completed with gaps".
+func (g Gap) Failure() bool {
+	return g.DeviceKey != "" && g.Reason != ReasonNotSupported
+}

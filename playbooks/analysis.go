@@ -1,0 +1,317 @@
+package playbooks
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+// Analysis is findings.json (documented in docs/findings.md).
+type Analysis struct {
+	Version       int             `json:"v"`
+	GeneratedAt   time.Time       `json:"generated_at"`
+	Tool          string          `json:"tool"`
+	AttackRelease string          `json:"attack_release"`
+	Tactic        TacticRef       `json:"tactic"`
+	Unverified    bool            `json:"unverified_evidence,omitempty"`
+	Archives      []ArchiveRef    `json:"archives"`
+	Playbooks     []PlaybookRef   `json:"playbooks"`
+	Devices       []DeviceSummary `json:"devices"`
+	Findings      []Finding       `json:"findings"`
+	Coverage      []Coverage      `json:"coverage"`
+	Gaps          []collect.Gap   `json:"gaps"`
+}
+
+// TacticRef names the tactic the analysis is keyed to.
+type TacticRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ArchiveRef names an evidence archive the analysis read.
+type ArchiveRef struct {
+	Name             string   `json:"name"`
+	SHA256           string   `json:"sha256"`
+	AcquisitionID    string   `json:"acquisition_id"`
+	Verified         bool     `json:"verified"`
+	SignerKey        string   `json:"signer_fingerprint,omitempty"`
+	SignerPrincipals []string `json:"signer_principals,omitempty"`
+}
+
+// PlaybookRef names a playbook that ran.
+type PlaybookRef struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	File       string   `json:"file"`
+	Techniques []string `json:"techniques"`
+}
+
+// DeviceSummary is one device in scope.
+type DeviceSummary struct {
+	Key        string `json:"key"`
+	Name       string `json:"name"`
+	Platform   string `json:"platform"`
+	OSVersion  string `json:"os_version,omitempty"`
+	Ownership  string `json:"ownership"`
+	Compliance string `json:"compliance"`
+	Source     string `json:"source"`
+	User       string `json:"user,omitempty"`
+	Serial     string `json:"serial,omitempty"`
+	LastSeenAt string `json:"last_seen_at,omitempty"`
+	Archive    string `json:"archive_sha256"`
+	// State is the device's overall coverage: finding, observed_clear or
+	// not_observable.
+	State string `json:"state"`
+}
+
+// Finding is one playbook match.
+type Finding struct {
+	ID             string        `json:"id"`
+	Playbook       string        `json:"playbook"`
+	Title          string        `json:"title"`
+	Tactic         string        `json:"tactic"`
+	Techniques     []string      `json:"techniques"`
+	Role           string        `json:"role"`
+	Device         string        `json:"device"`
+	DeviceName     string        `json:"device_name"`
+	App            *AppRef       `json:"app,omitempty"`
+	Severity       string        `json:"severity"`
+	Confidence     string        `json:"confidence"`
+	BaseConfidence string        `json:"base_confidence"`
+	CorroboratedBy []string      `json:"corroborated_by"`
+	ObservedFrom   *time.Time    `json:"observed_from,omitempty"`
+	ObservedTo     *time.Time    `json:"observed_to,omitempty"`
+	Facts          []Fact        `json:"facts"`
+	Rationale      string        `json:"rationale"`
+	Evidence       []EvidenceRef `json:"evidence"`
+	Response       Response      `json:"response"`
+}
+
+// AppRef names the app a finding is about.
+type AppRef struct {
+	Name      string `json:"name"`
+	Version   string `json:"version,omitempty"`
+	Publisher string `json:"publisher,omitempty"`
+	AppID     string `json:"app_id,omitempty"`
+}
+
+// Fact is one observed value, stated before any interpretation.
+type Fact struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// EvidenceRef points at the exact bytes behind a finding.
+type EvidenceRef struct {
+	Archive       string `json:"archive"`
+	ArchiveSHA256 string `json:"archive_sha256"`
+	Path          string `json:"path"` // inside the bag, e.g. data/raw/intune/000002.json
+	FileSHA256    string `json:"file_sha256"`
+	Pointer       string `json:"pointer"`
+	Excerpt       string `json:"excerpt,omitempty"` // the JSON object at Pointer, verbatim
+}
+
+// Coverage is one cell of the device × technique matrix.
+type Coverage struct {
+	Device    string `json:"device"`
+	Technique string `json:"technique"`
+	State     string `json:"state"` // finding, observed_clear, not_observable
+	Why       string `json:"why,omitempty"`
+}
+
+// Coverage states.
+const (
+	StateFinding       = "finding"
+	StateObservedClear = "observed_clear"
+	StateNotObservable = "not_observable"
+)
+
+// Input is the evidence an analysis reads.
+type Input struct {
+	Devices []collect.Device
+	Apps    []collect.App
+	Gaps    []collect.Gap
+	// Origin maps a device key to the archive its records came from.
+	Origin   map[string]ArchiveRef
+	Archives []ArchiveRef
+}
+
+// Analyze runs every playbook over the input.
+func Analyze(in Input, pbs []*Playbook, now time.Time, tool string) (*Analysis, error) {
+	a := &Analysis{
+		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: tool,
+		AttackRelease: AttackRelease, Tactic: TacticRef{TacticID, TacticName},
+		Archives: in.Archives, Gaps: in.Gaps,
+		Findings: []Finding{}, Coverage: []Coverage{},
+	}
+	for _, p := range pbs {
+		a.Playbooks = append(a.Playbooks, PlaybookRef{ID: p.ID, Title: p.Title, File: p.File, Techniques: p.Techniques})
+	}
+	fleet := NewFleet(in.Apps)
+	appsOf := map[string][]*collect.App{}
+	for i := range in.Apps {
+		appsOf[in.Apps[i].DeviceKey] = append(appsOf[in.Apps[i].DeviceKey], &in.Apps[i])
+	}
+	devices := slices.Clone(in.Devices)
+	sort.Slice(devices, func(i, j int) bool { return devices[i].Key < devices[j].Key })
+	for _, d := range devices {
+		origin := in.Origin[d.Key]
+		for _, p := range pbs {
+			if !p.Applies(d) {
+				continue
+			}
+			envs := []Env{{Device: d, Fleet: fleet}}
+			if p.Scope == "app" {
+				envs = envs[:0]
+				for _, app := range appsOf[d.Key] {
+					envs = append(envs, Env{Device: d, App: app, Fleet: fleet})
+				}
+			}
+			for _, env := range envs {
+				ok, err := p.Eval(env)
+				if err != nil {
+					return nil, fmt.Errorf("device %s: %w", d.Key, err)
+				}
+				if ok {
+					a.Findings = append(a.Findings, newFinding(p, env, origin))
+				}
+			}
+		}
+	}
+	corroborate(a.Findings)
+	a.Coverage, a.Devices = coverage(devices, in, pbs, a.Findings)
+	return a, nil
+}
+
+func newFinding(p *Playbook, env Env, origin ArchiveRef) Finding {
+	d := env.Device
+	f := Finding{
+		Playbook: p.ID, Title: p.Title, Tactic: p.Tactic, Techniques: p.Techniques, Role: p.Role,
+		Device: d.Key, DeviceName: d.Name, Severity: p.Severity, Confidence: p.Confidence, BaseConfidence: p.Confidence,
+		CorroboratedBy: []string{}, Facts: p.FactValues(env), Rationale: strings.TrimSpace(p.Rationale), Response: p.Response,
+	}
+	idSrc := p.ID + "\x00" + d.Key
+	f.Evidence = append(f.Evidence, evidence(origin, d.Raw))
+	if env.App != nil {
+		f.App = &AppRef{Name: env.App.Name, Version: env.App.Version, Publisher: env.App.Publisher, AppID: env.App.AppID}
+		f.Evidence = append(f.Evidence, evidence(origin, env.App.Raw))
+		idSrc += "\x00" + AppKey(*env.App) + "\x00" + env.App.Version
+	}
+	if d.LastSeenAt != nil {
+		t := *d.LastSeenAt
+		f.ObservedFrom, f.ObservedTo = &t, &t
+	}
+	sum := sha256.Sum256([]byte(idSrc))
+	f.ID = "F-" + hex.EncodeToString(sum[:6])
+	return f
+}
+
+func evidence(origin ArchiveRef, raw collect.RawRef) EvidenceRef {
+	return EvidenceRef{
+		Archive: origin.Name, ArchiveSHA256: origin.SHA256,
+		Path: "data/" + raw.Path, FileSHA256: raw.SHA256, Pointer: raw.Pointer,
+	}
+}
+
+// corroborate links findings on the same device: each lists the others,
+// and a finding backed by another playbook's finding gains one confidence
+// level (a single weak signal stays a lead).
+func corroborate(fs []Finding) {
+	byDevice := map[string][]int{}
+	for i, f := range fs {
+		byDevice[f.Device] = append(byDevice[f.Device], i)
+	}
+	for _, idx := range byDevice {
+		for _, i := range idx {
+			for _, j := range idx {
+				if i != j && fs[i].Playbook != fs[j].Playbook {
+					fs[i].CorroboratedBy = append(fs[i].CorroboratedBy, fs[j].ID)
+				}
+			}
+			if len(fs[i].CorroboratedBy) > 0 {
+				fs[i].Confidence = raise(fs[i].Confidence)
+			}
+		}
+	}
+}
+
+func raise(c string) string {
+	i := slices.Index(Confidences, c)
+	return Confidences[min(i+1, len(Confidences)-1)]
+}
+
+// coverage builds the device × technique matrix. A technique is
+// not_observable on a device when a telemetry kind its playbooks require
+// has a gap there (or source-wide), or when no playbook covers it.
+func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Finding) ([]Coverage, []DeviceSummary) {
+	gapsOf := map[string][]collect.Gap{}
+	var sourceGaps []collect.Gap
+	for _, g := range in.Gaps {
+		if g.DeviceKey == "" {
+			sourceGaps = append(sourceGaps, g)
+		} else {
+			gapsOf[g.DeviceKey] = append(gapsOf[g.DeviceKey], g)
+		}
+	}
+	found := map[[2]string]bool{}
+	for _, f := range findings {
+		for _, t := range f.Techniques {
+			found[[2]string{f.Device, t}] = true
+		}
+	}
+	var cov []Coverage
+	var sums []DeviceSummary
+	for _, d := range devices {
+		state := StateObservedClear
+		for _, t := range Techniques {
+			c := Coverage{Device: d.Key, Technique: t.ID}
+			var req []string
+			var covered bool
+			for _, p := range pbs {
+				if slices.Contains(p.Techniques, t.ID) && p.Applies(d) {
+					covered = true
+					req = append(req, p.Requires...)
+				}
+			}
+			switch {
+			case found[[2]string{d.Key, t.ID}]:
+				c.State = StateFinding
+			case !covered:
+				c.State, c.Why = StateNotObservable, "no playbook observes this technique with the collected telemetry"
+			default:
+				c.State = StateObservedClear
+				for _, g := range append(slices.Clone(gapsOf[d.Key]), sourceGaps...) {
+					if g.Source == d.Source && slices.Contains(req, g.Telemetry) {
+						c.State, c.Why = StateNotObservable, g.Telemetry+": "+g.Reason
+						break
+					}
+				}
+			}
+			cov = append(cov, c)
+		}
+		for _, g := range gapsOf[d.Key] {
+			if g.Failure() {
+				state = StateNotObservable
+			}
+		}
+		for _, t := range Techniques {
+			if found[[2]string{d.Key, t.ID}] {
+				state = StateFinding
+			}
+		}
+		s := DeviceSummary{Key: d.Key, Name: d.Name, Platform: d.Platform, OSVersion: d.OSVersion,
+			Ownership: d.Ownership, Compliance: d.Compliance, Source: d.Source, User: d.User, Serial: d.Serial,
+			Archive: in.Origin[d.Key].SHA256, State: state}
+		if d.LastSeenAt != nil {
+			s.LastSeenAt = d.LastSeenAt.UTC().Format(time.RFC3339)
+		}
+		sums = append(sums, s)
+	}
+	return cov, sums
+}

@@ -1,0 +1,373 @@
+package playbooks
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+//go:embed defs/*.yaml
+var builtin embed.FS
+
+// Playbook is one detection (the YAML schema is documented in
+// docs/playbooks.md).
+type Playbook struct {
+	ID           string     `yaml:"id"`
+	Title        string     `yaml:"title"`
+	Tactic       string     `yaml:"tactic"`
+	Techniques   []string   `yaml:"techniques"`
+	Role         string     `yaml:"role"` // execution: evidence of execution; context: corroborating context
+	Severity     string     `yaml:"severity"`
+	Confidence   string     `yaml:"confidence"`
+	Platforms    []string   `yaml:"platforms"`
+	Scope        string     `yaml:"scope"` // device or app
+	Requires     []string   `yaml:"requires"`
+	Precondition string     `yaml:"precondition"`
+	Match        string     `yaml:"match"`
+	Facts        []FactSpec `yaml:"facts"`
+	Rationale    string     `yaml:"rationale"`
+	Response     Response   `yaml:"response"`
+	References   []string   `yaml:"references"`
+	Tests        []Test     `yaml:"tests"`
+
+	File string `yaml:"-"`
+
+	pre, match *vm.Program
+	facts      []*vm.Program
+}
+
+// FactSpec is one labelled fact a finding states, as an expression.
+type FactSpec struct {
+	Label string `yaml:"label" json:"label"`
+	Expr  string `yaml:"expr" json:"-"`
+}
+
+// Response is the playbook's response plan.
+type Response struct {
+	Triage    []string `yaml:"triage" json:"triage,omitempty"`
+	Preserve  []string `yaml:"preserve" json:"preserve,omitempty"`
+	Isolate   []string `yaml:"isolate" json:"isolate,omitempty"`
+	Remediate []string `yaml:"remediate" json:"remediate,omitempty"`
+}
+
+// Test is an inline playbook test case.
+type Test struct {
+	Name   string         `yaml:"name"`
+	Expect string         `yaml:"expect"` // match or no_match
+	Device map[string]any `yaml:"device"`
+	App    map[string]any `yaml:"app"`
+	Fleet  struct {
+		Devices    int `yaml:"devices"`
+		AppDevices int `yaml:"app_devices"`
+	} `yaml:"fleet"`
+}
+
+// Levels, lowest first.
+var (
+	Severities   = []string{"info", "low", "medium", "high", "critical"}
+	Confidences  = []string{"low", "medium", "high"}
+	telemetries  = []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory, collect.TelemetryDeviceLogs, collect.TelemetryAdminAudit}
+	idPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,63}$`)
+	maxPlaybook  = 256 << 10
+	maxPlaybooks = 1000
+)
+
+// Env is what expressions see: device, app (nil for device-scope
+// playbooks) and fleet. Fields of Device and App are referenced by their Go
+// names (device.Compromised.Value, app.Name).
+type Env struct {
+	Device collect.Device `expr:"device"`
+	App    *collect.App   `expr:"app"`
+	Fleet  *Fleet         `expr:"fleet"`
+}
+
+// LoadBuiltin loads the embedded library.
+func LoadBuiltin() ([]*Playbook, error) {
+	return loadFS(builtin, "defs", "builtin:")
+}
+
+// Load returns the embedded library with the playbooks of dir added; a
+// playbook in dir with the id of a built-in one replaces it.
+func Load(dir string) ([]*Playbook, error) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in playbooks: %w", err)
+	}
+	if dir == "" {
+		return pbs, nil
+	}
+	user, err := LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]int{}
+	for i, p := range pbs {
+		byID[p.ID] = i
+	}
+	for _, p := range user {
+		if i, ok := byID[p.ID]; ok {
+			pbs[i] = p
+		} else {
+			pbs = append(pbs, p)
+		}
+	}
+	sort.Slice(pbs, func(i, j int) bool { return pbs[i].ID < pbs[j].ID })
+	return pbs, nil
+}
+
+// LoadDir loads only the playbooks of a directory.
+func LoadDir(dir string) ([]*Playbook, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("playbooks: %w", err)
+	}
+	return loadFS(os.DirFS(dir), ".", dir+string(filepath.Separator))
+}
+
+func loadFS(fsys fs.FS, dir, label string) ([]*Playbook, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(names) > maxPlaybooks {
+		return nil, fmt.Errorf("%d playbooks is more than the limit of %d", len(names), maxPlaybooks)
+	}
+	var out []*Playbook
+	seen := map[string]string{}
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		file := label + path.Base(name)
+		p, err := Parse(file, data)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := seen[p.ID]; dup {
+			return nil, fmt.Errorf("%s: id %q is also used by %s", file, p.ID, other)
+		}
+		seen[p.ID] = file
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Parse decodes, validates and compiles one playbook. Errors name the file
+// and, where the YAML decoder knows it, the line.
+func Parse(file string, data []byte) (*Playbook, error) {
+	if len(data) > maxPlaybook {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxPlaybook)
+	}
+	var p Playbook
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	p.File = file
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	line := func(key string) int { return keyLine(&root, key) }
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s:%d: %s: %s", file, line(key), key, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case !idPattern.MatchString(p.ID):
+		return nil, bad("id", "%q must be 3-64 characters of a-z 0-9 -", p.ID)
+	case strings.TrimSpace(p.Title) == "":
+		return nil, bad("title", "missing")
+	case p.Tactic != TacticID:
+		return nil, bad("tactic", "%q: custos playbooks are keyed to %s", p.Tactic, TacticID)
+	case len(p.Techniques) == 0 && p.Role == "execution":
+		return nil, bad("techniques", "an execution playbook names at least one technique")
+	case p.Role != "execution" && p.Role != "context":
+		return nil, bad("role", "%q: want execution or context", p.Role)
+	case !slices.Contains(Severities, p.Severity):
+		return nil, bad("severity", "%q: want one of %s", p.Severity, strings.Join(Severities, ", "))
+	case !slices.Contains(Confidences, p.Confidence):
+		return nil, bad("confidence", "%q: want one of %s", p.Confidence, strings.Join(Confidences, ", "))
+	case p.Scope != "device" && p.Scope != "app":
+		return nil, bad("scope", "%q: want device or app", p.Scope)
+	case strings.TrimSpace(p.Match) == "":
+		return nil, bad("match", "missing")
+	case strings.TrimSpace(p.Rationale) == "":
+		return nil, bad("rationale", "missing: say why a match matters and what it does not prove")
+	case len(p.Tests) == 0:
+		return nil, bad("tests", "a playbook needs at least one match and one no_match test")
+	}
+	for _, t := range p.Techniques {
+		if _, ok := LookupTechnique(t); !ok {
+			return nil, bad("techniques", "%q is not an active %s technique of %s", t, TacticID, AttackRelease)
+		}
+	}
+	for _, r := range p.Requires {
+		if !slices.Contains(telemetries, r) {
+			return nil, bad("requires", "%q: want one of %s", r, strings.Join(telemetries, ", "))
+		}
+	}
+	opts := []expr.Option{expr.Env(Env{}), expr.AsBool()}
+	var err error
+	if p.Precondition != "" {
+		if p.pre, err = expr.Compile(p.Precondition, opts...); err != nil {
+			return nil, bad("precondition", "%v", err)
+		}
+	}
+	if p.match, err = expr.Compile(p.Match, opts...); err != nil {
+		return nil, bad("match", "%v", err)
+	}
+	for _, f := range p.Facts {
+		prog, err := expr.Compile(f.Expr, expr.Env(Env{}))
+		if err != nil {
+			return nil, bad("facts", "%s: %v", f.Label, err)
+		}
+		p.facts = append(p.facts, prog)
+	}
+	var pos, neg int
+	for _, t := range p.Tests {
+		switch t.Expect {
+		case "match":
+			pos++
+		case "no_match":
+			neg++
+		default:
+			return nil, bad("tests", "%s: expect %q: want match or no_match", t.Name, t.Expect)
+		}
+	}
+	if pos == 0 || neg == 0 {
+		return nil, bad("tests", "need at least one match and one no_match test (have %d and %d)", pos, neg)
+	}
+	return &p, nil
+}
+
+// keyLine finds the line of a top-level key, 0 if unknown.
+func keyLine(root *yaml.Node, key string) int {
+	if root == nil || len(root.Content) == 0 {
+		return 0
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1].Line
+		}
+	}
+	return m.Line
+}
+
+// Applies reports whether p is meant for the device's platform.
+func (p *Playbook) Applies(d collect.Device) bool {
+	return len(p.Platforms) == 0 || slices.Contains(p.Platforms, d.Platform)
+}
+
+// Eval runs the precondition and match expressions against env.
+func (p *Playbook) Eval(env Env) (bool, error) {
+	if p.pre != nil {
+		ok, err := expr.Run(p.pre, env)
+		if err != nil {
+			return false, fmt.Errorf("%s: precondition: %w", p.ID, err)
+		}
+		if ok != true {
+			return false, nil
+		}
+	}
+	ok, err := expr.Run(p.match, env)
+	if err != nil {
+		return false, fmt.Errorf("%s: match: %w", p.ID, err)
+	}
+	return ok == true, nil
+}
+
+// FactValues evaluates the fact expressions.
+func (p *Playbook) FactValues(env Env) []Fact {
+	var out []Fact
+	for i, prog := range p.facts {
+		v, err := expr.Run(prog, env)
+		s := fmt.Sprint(v)
+		if err != nil {
+			s = "(unavailable: " + err.Error() + ")"
+		}
+		out = append(out, Fact{Label: p.Facts[i].Label, Value: s})
+	}
+	return out
+}
+
+// RunTests runs the inline tests; it returns one error per failing case.
+func (p *Playbook) RunTests() []error {
+	var errs []error
+	for _, t := range p.Tests {
+		env, err := t.env()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: test %q: %w", p.ID, t.Name, err))
+			continue
+		}
+		if p.Scope == "app" && env.App == nil {
+			errs = append(errs, fmt.Errorf("%s: test %q: an app-scope playbook test needs an app", p.ID, t.Name))
+			continue
+		}
+		got := false
+		if p.Applies(env.Device) {
+			got, err = p.Eval(env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: test %q: %w", p.ID, t.Name, err))
+				continue
+			}
+		}
+		if got != (t.Expect == "match") {
+			errs = append(errs, fmt.Errorf("%s: test %q: expected %s, got match=%v", p.ID, t.Name, t.Expect, got))
+		}
+	}
+	return errs
+}
+
+// env converts a test case's YAML maps into records through their JSON
+// form, so tests use the same field names as records/*.ndjson.
+func (t Test) env() (Env, error) {
+	var env Env
+	if err := remarshal(t.Device, &env.Device); err != nil {
+		return env, fmt.Errorf("device: %w", err)
+	}
+	if env.Device.Key == "" {
+		env.Device.Key = "test:device"
+	}
+	if t.App != nil {
+		env.App = &collect.App{}
+		if err := remarshal(t.App, env.App); err != nil {
+			return env, fmt.Errorf("app: %w", err)
+		}
+		env.App.DeviceKey = env.Device.Key
+	}
+	env.Fleet = &Fleet{devices: max(t.Fleet.Devices, 1), testAppDevices: t.Fleet.AppDevices}
+	return env, nil
+}
+
+func remarshal(in map[string]any, out any) error {
+	if in == nil {
+		return nil
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}

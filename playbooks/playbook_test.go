@@ -1,0 +1,84 @@
+package playbooks
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBuiltinPlaybooksPassTheirTests(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pbs) < 2 {
+		t.Fatalf("loaded %d built-in playbooks", len(pbs))
+	}
+	for _, p := range pbs {
+		for _, err := range p.RunTests() {
+			t.Error(err)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	good := `id: test-playbook
+title: t
+tactic: TA0041
+techniques: [T1623.001]
+role: context
+severity: low
+confidence: low
+scope: device
+match: device.Compromised.Value == "true"
+rationale: r
+tests:
+  - {name: a, expect: match, device: {compromised: {value: "true"}}}
+  - {name: b, expect: no_match, device: {compromised: {value: "false"}}}
+`
+	if _, err := Parse("good.yaml", []byte(good)); err != nil {
+		t.Fatalf("good playbook rejected: %v", err)
+	}
+	for name, tc := range map[string]struct{ old, new, want string }{
+		"type error":      {`match: device.Compromised.Value == "true"`, `match: device.Compromised.Value == 1`, "good.yaml:9: match:"},
+		"unknown field":   {`match: device.Compromised.Value == "true"`, `match: device.Compromised.Value == "true"` + "\nmatches: x", "field matches not found"},
+		"unknown var":     {`match: device.Compromised.Value == "true"`, `match: phone.Rooted`, "unknown name phone"},
+		"not bool":        {`match: device.Compromised.Value == "true"`, `match: device.Name`, "expected bool"},
+		"bad technique":   {`[T1623.001]`, `[T1059]`, `"T1059" is not an active TA0041 technique`},
+		"bad severity":    {`severity: low`, `severity: urgent`, "good.yaml:6: severity"},
+		"one-sided tests": {`expect: no_match`, `expect: match`, "need at least one match and one no_match"},
+		"bad telemetry":   {`scope: device`, "scope: device\nrequires: [sms]", `"sms"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := strings.Replace(good, tc.old, tc.new, 1)
+			_, err := Parse("good.yaml", []byte(src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFailingInlineTestIsReported(t *testing.T) {
+	src := `id: wrong-expectations
+title: t
+tactic: TA0041
+techniques: [T1623.001]
+role: context
+severity: low
+confidence: low
+scope: device
+match: device.Compromised.Value == "true"
+rationale: r
+tests:
+  - {name: claims match, expect: match, device: {compromised: {value: "false"}}}
+  - {name: b, expect: no_match, device: {compromised: {value: "false"}}}
+`
+	p, err := Parse("x.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := p.RunTests()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "claims match") {
+		t.Errorf("RunTests = %v, want one failure for 'claims match'", errs)
+	}
+}

@@ -1,0 +1,237 @@
+package preserve
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/custos-ir/custos/internal/fsutil"
+)
+
+// Custody actions (DESIGN §6.4).
+const (
+	ActionAcquired    = "acquired"
+	ActionSealed      = "sealed"
+	ActionVerified    = "verified"
+	ActionTransferred = "transferred"
+	ActionAccessed    = "accessed"
+	ActionExported    = "exported"
+	ActionEncrypted   = "encrypted"
+	ActionNote        = "note"
+)
+
+var actions = []string{ActionAcquired, ActionSealed, ActionVerified, ActionTransferred, ActionAccessed, ActionExported, ActionEncrypted, ActionNote}
+
+// Entry is one custody event. Its bytes are written once, signed as
+// written, and never re-serialised: verification hashes the file.
+type Entry struct {
+	V             int       `json:"v"`
+	Seq           int       `json:"seq"`
+	Prev          string    `json:"prev"` // "sha256:<hex>" of the previous entry file, "" for the first
+	Time          time.Time `json:"time_utc"`
+	Action        string    `json:"action"`
+	Actor         string    `json:"actor"`
+	To            string    `json:"to,omitempty"`
+	Purpose       string    `json:"purpose,omitempty"`
+	Archive       string    `json:"archive,omitempty"`
+	ArchiveSHA256 string    `json:"archive_sha256,omitempty"`
+	AcquisitionID string    `json:"acquisition_id,omitempty"`
+	Tool          string    `json:"tool,omitempty"`
+	Host          string    `json:"host,omitempty"`
+	Note          string    `json:"note,omitempty"`
+}
+
+// Head identifies the last entry of a custody log: its sequence number and
+// the sha256 of its file. Reviewers compare it with the case record.
+type Head struct {
+	Seq    int    `json:"seq"`
+	SHA256 string `json:"sha256"`
+}
+
+func (h Head) String() string { return fmt.Sprintf("%d:%s", h.Seq, h.SHA256) }
+
+// ParseHead parses "SEQ:SHA256".
+func ParseHead(s string) (Head, error) {
+	seq, sum, ok := strings.Cut(s, ":")
+	n, err := strconv.Atoi(seq)
+	if !ok || err != nil || n < 1 || len(sum) != 64 {
+		return Head{}, fmt.Errorf("custody head %q: want SEQ:SHA256 as printed by 'custos verify'", s)
+	}
+	return Head{Seq: n, SHA256: strings.ToLower(sum)}, nil
+}
+
+// CustodyLog is the append-only log in CASE/custody/.
+type CustodyLog struct{ Dir string }
+
+// Custody returns the case's custody log.
+func (c *Case) Custody() *CustodyLog { return &CustodyLog{Dir: c.Path(CustodyDir)} }
+
+var entryFile = regexp.MustCompile(`^[0-9]{6}\.json$`)
+
+// files lists entry files in order.
+func (l *CustodyLog) files() ([]string, error) {
+	des, err := os.ReadDir(l.Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, de := range des {
+		if entryFile.MatchString(de.Name()) {
+			out = append(out, de.Name())
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Append signs and writes e as the next entry. Seq, Prev and V are set
+// here; Time must be set by the caller (UTC, whole seconds).
+func (l *CustodyLog) Append(e Entry, signer ssh.Signer) (Head, error) {
+	if !slices.Contains(actions, e.Action) {
+		return Head{}, fmt.Errorf("unknown custody action %q (want one of %s)", e.Action, strings.Join(actions, ", "))
+	}
+	if strings.TrimSpace(e.Actor) == "" {
+		return Head{}, errors.New("custody entry needs an actor")
+	}
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return Head{}, err
+	}
+	files, err := l.files()
+	if err != nil {
+		return Head{}, err
+	}
+	e.V = 1
+	e.Seq = len(files) + 1
+	if len(files) > 0 {
+		prev, err := os.ReadFile(filepath.Join(l.Dir, files[len(files)-1]))
+		if err != nil {
+			return Head{}, err
+		}
+		var pe Entry
+		if err := json.Unmarshal(prev, &pe); err != nil {
+			return Head{}, fmt.Errorf("reading %s: %w", files[len(files)-1], err)
+		}
+		if e.Time.Before(pe.Time) {
+			e.Time = pe.Time // time never goes backwards in the log
+		}
+		sum := sha256.Sum256(prev)
+		e.Prev = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	e.Time = e.Time.UTC().Truncate(time.Second)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return Head{}, err
+	}
+	data = append(data, '\n')
+	sig, err := Sign(signer, NamespaceCustody, bytes.NewReader(data))
+	if err != nil {
+		return Head{}, err
+	}
+	name := filepath.Join(l.Dir, fmt.Sprintf("%06d.json", e.Seq))
+	if _, err := os.Stat(name); err == nil {
+		return Head{}, fmt.Errorf("custody entry %s already exists", filepath.Base(name))
+	}
+	// The signature goes first: an entry file without its signature would
+	// be an unsigned entry, a signature without its entry is ignored.
+	if err := fsutil.WriteFile(name+".sig", sig, 0o444); err != nil {
+		return Head{}, err
+	}
+	if err := fsutil.WriteFile(name, data, 0o444); err != nil {
+		return Head{}, err
+	}
+	sum := sha256.Sum256(data)
+	return Head{Seq: e.Seq, SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// CheckedEntry is an entry with what verification learnt about it.
+type CheckedEntry struct {
+	Entry
+	File       string   `json:"file"`
+	SHA256     string   `json:"sha256"`
+	Signer     string   `json:"signer_fingerprint"`
+	Principals []string `json:"principals"`
+}
+
+// Verify reads the whole log and checks every signature against anchors,
+// every prev link, the sequence and the time order. It returns the entries
+// and the head; any failure is a *VerifyError naming the entry file.
+func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, error) {
+	files, err := l.files()
+	if err != nil {
+		return nil, Head{}, err
+	}
+	var out []CheckedEntry
+	var fails []Failure
+	fail := func(file, check, format string, args ...any) {
+		fails = append(fails, Failure{File: "custody/" + file, Check: check, Detail: fmt.Sprintf(format, args...)})
+	}
+	prevSum := ""
+	var prevTime time.Time
+	for i, name := range files {
+		data, err := os.ReadFile(filepath.Join(l.Dir, name))
+		if err != nil {
+			return nil, Head{}, err
+		}
+		sum := sha256.Sum256(data)
+		ce := CheckedEntry{File: name, SHA256: hex.EncodeToString(sum[:])}
+		if err := json.Unmarshal(data, &ce.Entry); err != nil {
+			fail(name, "custody entry", "not valid JSON: %v", err)
+			continue
+		}
+		if ce.Seq != i+1 || name != fmt.Sprintf("%06d.json", ce.Seq) {
+			fail(name, "custody sequence", "entry has seq %d, expected %d", ce.Seq, i+1)
+		}
+		wantPrev := ""
+		if prevSum != "" {
+			wantPrev = "sha256:" + prevSum
+		}
+		if ce.Prev != wantPrev {
+			fail(name, "custody link", "prev is %q, expected %q", ce.Prev, wantPrev)
+		}
+		if ce.Time.Before(prevTime) {
+			fail(name, "custody time order", "time %s is before the previous entry's %s", ce.Time.Format(time.RFC3339), prevTime.Format(time.RFC3339))
+		}
+		sigData, err := os.ReadFile(filepath.Join(l.Dir, name+".sig"))
+		if err != nil {
+			fail(name, "custody signature", "no signature file %s.sig", name)
+		} else if sig, err := ParseSignature(sigData); err != nil {
+			fail(name, "custody signature", "%v", err)
+		} else if err := sig.Verify(NamespaceCustody, bytes.NewReader(data)); err != nil {
+			fail(name, "custody signature", "%v", err)
+		} else {
+			ce.Signer = Fingerprint(sig.PublicKey)
+			if anchors == nil {
+				fail(name, "custody signer", "no allowed_signers given")
+			} else if p, err := anchors.Principals(sig.PublicKey, NamespaceCustody, ce.Time); err != nil {
+				fail(name, "custody signer", "%s: %v", ce.Signer, err)
+			} else {
+				ce.Principals = p
+			}
+		}
+		prevSum, prevTime = ce.SHA256, ce.Time
+		out = append(out, ce)
+	}
+	head := Head{}
+	if len(out) > 0 {
+		head = Head{Seq: len(files), SHA256: prevSum}
+	}
+	if len(fails) > 0 {
+		return out, head, &VerifyError{Failures: fails}
+	}
+	return out, head, nil
+}

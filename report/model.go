@@ -1,0 +1,298 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/custos-ir/custos/playbooks"
+	"github.com/custos-ir/custos/preserve"
+)
+
+// Input is everything a report is built from.
+type Input struct {
+	Case       preserve.CaseInfo
+	Analysis   *playbooks.Analysis
+	Custody    []preserve.CheckedEntry
+	Head       preserve.Head
+	CustodyErr string // verification problem of the custody log, if any
+	Generated  time.Time
+	Tool       string
+}
+
+// Model is the view model shared by every format, so each states the same
+// facts.
+type Model struct {
+	Input
+	Title        string
+	Summary      Summary
+	Groups       []TechniqueGroup
+	Devices      []DeviceDetail
+	GapGroups    []GapGroup
+	Platforms    []Count
+	Ownerships   []Count
+	Sources      []Count
+	TechCoverage []TechCoverage
+	Response     playbooks.Response
+	Notice       string
+	Limits       []string
+}
+
+// Summary holds the executive numbers.
+type Summary struct {
+	Devices            int
+	DevicesWithFinding int
+	NotObservable      int
+	Findings           int
+	ExecutionFindings  int
+	ContextFindings    int
+	HighestSeverity    string
+	Decisions          []string
+}
+
+// TechniqueGroup is the findings under one technique.
+type TechniqueGroup struct {
+	ID       string
+	Name     string
+	URL      string
+	Modified string
+	Findings []playbooks.Finding
+}
+
+// DeviceDetail is a device that has findings.
+type DeviceDetail struct {
+	playbooks.DeviceSummary
+	Findings []playbooks.Finding
+}
+
+// GapGroup counts the visibility gaps of one reason and telemetry kind.
+type GapGroup struct {
+	Reason    string
+	Telemetry string
+	Source    string
+	Devices   []string // device names (or keys); empty for source-wide gaps
+	Detail    string
+}
+
+// Count is a labelled number.
+type Count struct {
+	Label string
+	N     int
+}
+
+// TechCoverage counts coverage states for one technique.
+type TechCoverage struct {
+	ID, Name                      string
+	Finding, Clear, NotObservable int
+	NotObservableWhy              []string
+}
+
+// Build computes the view model.
+func Build(in Input) *Model {
+	a := in.Analysis
+	m := &Model{Input: in, Notice: playbooks.AttackNotice}
+	m.Title = "Incident report: " + in.Case.ID
+	if in.Case.Title != "" {
+		m.Title += " — " + in.Case.Title
+	}
+	names := map[string]string{}
+	for _, d := range a.Devices {
+		names[d.Key] = cmp.Or(d.Name, d.Key)
+	}
+	m.Summary.Devices = len(a.Devices)
+	for _, d := range a.Devices {
+		switch d.State {
+		case playbooks.StateFinding:
+			m.Summary.DevicesWithFinding++
+		case playbooks.StateNotObservable:
+			m.Summary.NotObservable++
+		}
+	}
+	m.Platforms = countBy(a.Devices, func(d playbooks.DeviceSummary) string { return d.Platform })
+	m.Ownerships = countBy(a.Devices, func(d playbooks.DeviceSummary) string { return d.Ownership })
+	m.Sources = countBy(a.Devices, func(d playbooks.DeviceSummary) string { return d.Source })
+
+	findings := slices.Clone(a.Findings)
+	sort.SliceStable(findings, func(i, j int) bool {
+		si, sj := slices.Index(playbooks.Severities, findings[i].Severity), slices.Index(playbooks.Severities, findings[j].Severity)
+		if si != sj {
+			return si > sj
+		}
+		return findings[i].DeviceName < findings[j].DeviceName
+	})
+	m.Summary.Findings = len(findings)
+	for _, f := range findings {
+		if f.Role == "execution" {
+			m.Summary.ExecutionFindings++
+		} else {
+			m.Summary.ContextFindings++
+		}
+		if slices.Index(playbooks.Severities, f.Severity) > slices.Index(playbooks.Severities, m.Summary.HighestSeverity) {
+			m.Summary.HighestSeverity = f.Severity
+		}
+		m.Response = mergeResponse(m.Response, f.Response)
+	}
+	for _, t := range playbooks.Techniques {
+		g := TechniqueGroup{ID: t.ID, Name: t.Name, URL: t.URL, Modified: t.Modified}
+		for _, f := range findings {
+			if slices.Contains(f.Techniques, t.ID) {
+				g.Findings = append(g.Findings, f)
+			}
+		}
+		if len(g.Findings) > 0 {
+			m.Groups = append(m.Groups, g)
+		}
+	}
+	ctx := TechniqueGroup{ID: a.Tactic.ID, Name: a.Tactic.Name + " — context not tied to a single technique"}
+	for _, f := range findings {
+		if len(f.Techniques) == 0 {
+			ctx.Findings = append(ctx.Findings, f)
+		}
+	}
+	if len(ctx.Findings) > 0 {
+		m.Groups = append(m.Groups, ctx)
+	}
+	for _, d := range a.Devices {
+		var fs []playbooks.Finding
+		for _, f := range findings {
+			if f.Device == d.Key {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) > 0 {
+			m.Devices = append(m.Devices, DeviceDetail{DeviceSummary: d, Findings: fs})
+		}
+	}
+	sort.SliceStable(m.Devices, func(i, j int) bool {
+		return slices.Index(playbooks.Severities, m.Devices[i].Findings[0].Severity) > slices.Index(playbooks.Severities, m.Devices[j].Findings[0].Severity)
+	})
+	m.GapGroups = gapGroups(a, names)
+	m.TechCoverage = techCoverage(a)
+	m.Summary.Decisions = decisions(m)
+	m.Limits = limits(m)
+	return m
+}
+
+func countBy[T any](xs []T, key func(T) string) []Count {
+	c := map[string]int{}
+	for _, x := range xs {
+		c[cmp.Or(key(x), "unknown")]++
+	}
+	var out []Count
+	for k, n := range c {
+		out = append(out, Count{k, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].N != out[j].N {
+			return out[i].N > out[j].N
+		}
+		return out[i].Label < out[j].Label
+	})
+	return out
+}
+
+func mergeResponse(a, b playbooks.Response) playbooks.Response {
+	add := func(dst, src []string) []string {
+		for _, s := range src {
+			if !slices.Contains(dst, s) {
+				dst = append(dst, s)
+			}
+		}
+		return dst
+	}
+	a.Triage = add(a.Triage, b.Triage)
+	a.Preserve = add(a.Preserve, b.Preserve)
+	a.Isolate = add(a.Isolate, b.Isolate)
+	a.Remediate = add(a.Remediate, b.Remediate)
+	return a
+}
+
+func gapGroups(a *playbooks.Analysis, names map[string]string) []GapGroup {
+	idx := map[[3]string]int{}
+	var out []GapGroup
+	for _, g := range a.Gaps {
+		k := [3]string{g.Reason, g.Telemetry, g.Source}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, GapGroup{Reason: g.Reason, Telemetry: g.Telemetry, Source: g.Source, Detail: g.Detail})
+		}
+		if g.DeviceKey != "" {
+			out[i].Devices = append(out[i].Devices, cmp.Or(names[g.DeviceKey], g.DeviceKey))
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].Devices)
+		if len(out[i].Devices) > 1 {
+			out[i].Detail = "" // details differ per device; the device list says enough
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Devices) > len(out[j].Devices) })
+	return out
+}
+
+func techCoverage(a *playbooks.Analysis) []TechCoverage {
+	var out []TechCoverage
+	for _, t := range playbooks.Techniques {
+		tc := TechCoverage{ID: t.ID, Name: t.Name}
+		why := map[string]int{}
+		for _, c := range a.Coverage {
+			if c.Technique != t.ID {
+				continue
+			}
+			switch c.State {
+			case playbooks.StateFinding:
+				tc.Finding++
+			case playbooks.StateObservedClear:
+				tc.Clear++
+			default:
+				tc.NotObservable++
+				why[c.Why]++
+			}
+		}
+		for w, n := range why {
+			tc.NotObservableWhy = append(tc.NotObservableWhy, fmt.Sprintf("%s (%d)", w, n))
+		}
+		slices.Sort(tc.NotObservableWhy)
+		out = append(out, tc)
+	}
+	return out
+}
+
+func decisions(m *Model) []string {
+	var out []string
+	if m.Summary.Findings == 0 {
+		out = append(out, "No playbook matched. This is not a clean bill of health: review the visibility gaps below before closing the case.")
+	}
+	for _, d := range m.Devices {
+		top := d.Findings[0]
+		out = append(out, fmt.Sprintf("Decide whether to isolate %s (%s, %s): %d finding(s), highest severity %s, confidence %s.",
+			cmp.Or(d.Name, d.Key), d.Platform, d.User, len(d.Findings), top.Severity, top.Confidence))
+	}
+	if n := m.Summary.NotObservable; n > 0 {
+		out = append(out, fmt.Sprintf("%d device(s) could not be fully observed: decide whether to collect them another way (see Visibility gaps).", n))
+	}
+	return out
+}
+
+func limits(m *Model) []string {
+	out := []string{
+		"Findings are drawn only from what the management sources reported; an MDM sees inventory and state, not the code running on a device.",
+		"A device without findings is reported as observed clear only for the techniques its collected telemetry can show; everything else is listed as not observable.",
+		"Jailbreak and root verdicts come from the vendors' agents and can be both evaded and wrong.",
+	}
+	if m.Analysis.Unverified {
+		out = append(out, "Some evidence archives failed verification and were analysed anyway (--allow-unverified); their findings are not established by verified evidence.")
+	}
+	if m.CustodyErr != "" {
+		out = append(out, "The custody log did not verify: "+m.CustodyErr)
+	}
+	return out
+}
+
+// Join is a template helper.
+func join(xs []string, sep string) string { return strings.Join(xs, sep) }
