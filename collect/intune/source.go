@@ -50,12 +50,12 @@ type Config struct {
 	LoginURL     string // authority host; default DefaultLoginURL
 	// Scope requested from the token endpoint; default "<GraphURL>/.default"
 	// (https://graph.microsoft.com/.default for the public cloud).
-	Scope string
-	HTTP         *http.Client
-	Concurrency  int // parallel per-device requests; default 4
-	PageSize     int // $top; default 100
-	UserAgent    string
-	Now          func() time.Time
+	Scope       string
+	HTTP        *http.Client
+	Concurrency int // parallel per-device requests; default 4
+	PageSize    int // $top; default 100
+	UserAgent   string
+	Now         func() time.Time
 	// Sleep overrides the retry wait (tests).
 	Sleep func(context.Context, time.Duration) error
 }
