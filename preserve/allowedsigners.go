@@ -156,19 +156,19 @@ func knownKeyType(name string) bool {
 // at the first blank, or, if a double quote comes first, the text up to the
 // matching quote is part of the field (quotes removed).
 func cutPrincipals(line string) (field, rest string, err error) {
-	i := strings.IndexAny(line, " \t\"")
+	i := strings.IndexAny(line, " \t\r\"")
 	if i < 0 {
 		return line, "", nil
 	}
 	if line[i] != '"' {
-		return line[:i], strings.TrimLeft(line[i:], " \t"), nil
+		return line[:i], strings.TrimLeft(line[i:], " \t\r"), nil
 	}
 	j := strings.IndexByte(line[i+1:], '"')
 	if j < 0 {
 		return "", "", errors.New("unterminated quote in principals")
 	}
 	field = line[:i] + line[i+1:i+1+j]
-	return field, strings.TrimLeft(line[i+1+j+1:], " \t"), nil
+	return field, strings.TrimLeft(line[i+1+j+1:], " \t\r"), nil
 }
 
 // cutOptions splits off the options field: up to the first blank outside

@@ -1,7 +1,6 @@
 package preserve
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"errors"
@@ -88,10 +87,12 @@ func ParseManifest(data []byte) ([]ManifestLine, error) {
 		return nil, errors.New("last line does not end with a newline")
 	}
 	var out []ManifestLine
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 2048)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+	if len(data) == 0 {
+		return nil, nil
+	}
+	text := strings.TrimSuffix(string(data), "\n")
+	for n, line := range strings.Split(text, "\n") {
+		n++
 		sum, path, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 64 || strings.ContainsAny(sum, "ABCDEF") {
 			return nil, fmt.Errorf("line %d: want \"<64 lower-case hex>  <path>\"", n)
@@ -106,9 +107,6 @@ func ParseManifest(data []byte) ([]ManifestLine, error) {
 			return nil, fmt.Errorf("line %d: %s is out of order or listed twice", n, path)
 		}
 		out = append(out, ManifestLine{SHA256: sum, Path: path})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

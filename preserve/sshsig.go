@@ -132,8 +132,9 @@ func SignDigest(signer ssh.Signer, ns, hashAlg string, digest []byte) ([]byte, e
 }
 
 // ParseSignature parses an armored SSHSIG. It is strict: the input must start
-// with the header line, contain the footer and nothing but whitespace after
-// it; only version 1, hash sha256/sha512, a non-empty namespace and a
+// with the header line (LF-terminated, as ssh-keygen requires) and have the
+// footer on its own line with nothing but whitespace after it. Only version
+// 1, hash sha256/sha512, a non-empty namespace, canonical key encoding and a
 // signature algorithm matching the key type (rsa-sha2-256/512 for RSA, never
 // ssh-rsa) are accepted. Certificates are not supported.
 func ParseSignature(armored []byte) (*Signature, error) {
@@ -257,7 +258,11 @@ func dearmor(in []byte) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("sshsig: missing \"" + armorHeader + "\" header at start of signature")
 	}
-	rest, _ = bytes.CutPrefix(rest, []byte("\r"))
+	// Like ssh-keygen, require a bare LF after the header: a CRLF file
+	// would pass here but fail `ssh-keygen -Y verify`.
+	if bytes.HasPrefix(rest, []byte("\r\n")) {
+		return nil, errors.New("sshsig: header line ends in CRLF, which ssh-keygen rejects (convert the file to LF line endings)")
+	}
 	rest, ok = bytes.CutPrefix(rest, []byte("\n"))
 	if !ok {
 		return nil, errors.New("sshsig: header line not terminated by a newline")

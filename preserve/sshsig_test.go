@@ -564,7 +564,7 @@ func TestParseSignatureMalformed(t *testing.T) {
 	}
 	// Tolerated framing variations.
 	for name, in := range map[string]string{
-		"CRLF":               strings.ReplaceAll(gs, "\n", "\r\n"),
+		"CRLF after header":  armorHeader + "\n" + strings.ReplaceAll(body, "\n", "\r\n") + armorFooter + "\r\n",
 		"no final newline":   strings.TrimSuffix(gs, "\n"),
 		"blank lines after":  gs + "\n\n  \t\n",
 		"rewrapped at 64":    armorHeader + "\n" + wrap(strings.ReplaceAll(body, "\n", ""), 64) + armorFooter + "\n",
@@ -582,6 +582,7 @@ func TestParseSignatureMalformed(t *testing.T) {
 	}
 	bad := map[string][]byte{
 		"empty":                 nil,
+		"CRLF header":           []byte(strings.ReplaceAll(gs, "\n", "\r\n")),
 		"wrong header":          []byte(strings.Replace(gs, "SSH SIGNATURE-----", "SSH SIG-----", 1)),
 		"PEM header":            []byte(strings.ReplaceAll(gs, "SSH SIGNATURE", "PGP SIGNATURE")),
 		"leading space":         []byte(" " + gs),
@@ -617,6 +618,7 @@ func TestParseSignatureMalformed(t *testing.T) {
 		"sig alg mismatch":      with(func(f *blobFields) { f.sig = p256Sig.sig }),
 		"key/sig from p256":     with(func(f *blobFields) { f.key = p256Sig.key }),
 		"ssh-rsa SHA-1":         armor(rsaSHA1.bytes()),
+		"non-canonical RSA key": armor(nonCanonicalRSA(t, rsaSHA256).bytes()),
 		"cert key":              with(func(f *blobFields) { f.key = testCert(t, ed).Marshal() }),
 	}
 	full := good.bytes()
@@ -633,6 +635,21 @@ func TestParseSignatureMalformed(t *testing.T) {
 			t.Errorf("%s: error %q lacks sshsig prefix", name, err)
 		}
 	}
+}
+
+// nonCanonicalRSA re-encodes the RSA key in f with a redundant leading zero
+// in the exponent mpint; the signature itself stays valid.
+func nonCanonicalRSA(t *testing.T, f blobFields) blobFields {
+	t.Helper()
+	r := &wireReader{b: f.key}
+	typ, e, n := r.string("type"), r.string("e"), r.string("n")
+	if r.err != nil || string(typ) != ssh.KeyAlgoRSA {
+		t.Fatalf("not an RSA key blob: %v", r.err)
+	}
+	key := appendString(nil, typ)
+	key = appendString(key, append([]byte{0}, e...))
+	f.key = appendString(key, n)
+	return f
 }
 
 func wrap(s string, n int) string {

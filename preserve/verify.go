@@ -193,14 +193,13 @@ func readTar(r io.Reader, rep *ArchiveReport, seen map[string]*seenFile, visit f
 			return structural(hdr.Name, "more than %d entries", maxEntries)
 		}
 		name := hdr.Name
-		switch hdr.Typeflag {
-		case tar.TypeDir:
+		if hdr.Typeflag == tar.TypeDir {
 			name = strings.TrimSuffix(name, "/")
-		case tar.TypeReg:
-		default:
-			return structural(name, "entry type %q is not a regular file or directory", hdr.Typeflag)
 		}
 		top, rel, _ := strings.Cut(name, "/")
+		if hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeReg {
+			return structural(cmpOr(rel, name), "entry type %q is not a regular file or directory", hdr.Typeflag)
+		}
 		if rep.Bag == "" {
 			if err := CheckEntryName(top); err != nil {
 				return structural(name, "%v", err)
@@ -443,4 +442,11 @@ func checkBag(rep *ArchiveReport, seen map[string]*seenFile, anchors *AllowedSig
 		rep.SignerPrincipals = p
 	}
 	rep.Checks = append(rep.Checks, "bagit declaration", "tag manifest", "payload manifest", "bag completeness", "Payload-Oxum", "inner signature")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -45,13 +45,17 @@ func csp() string {
 		"'; img-src data:; form-action 'none'; base-uri 'none'"
 }
 
+// cspMeta is built from constants only (the policy and a base64 hash), so
+// it is safe to emit verbatim; html/template would entity-encode the quotes.
+var cspMeta = htmltemplate.HTML(`<meta http-equiv="Content-Security-Policy" content="` + csp() + `">`)
+
 // HTML writes the self-contained HTML report.
 func HTML(w io.Writer, m *Model) error {
 	return htmlTmpl.Execute(w, struct {
-		M     *Model
-		CSP   string
-		Style htmltemplate.CSS
-	}{m, csp(), htmltemplate.CSS(style)})
+		M       *Model
+		CSPMeta htmltemplate.HTML
+		Style   htmltemplate.CSS
+	}{m, cspMeta, htmltemplate.CSS(style)})
 }
 
 // Markdown writes the Markdown report.

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -130,15 +129,3 @@ func cmdSetGlob(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv(args[0], m[0])
 }
-
-// archivePath finds the single archive of a demo case (for Go tests).
-func archivePath(t *testing.T, dir string) string {
-	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "evidence", "*.tar.zst"))
-	if err != nil || len(m) != 1 {
-		t.Fatalf("want one archive in %s, got %v (%v)", dir, m, err)
-	}
-	return m[0]
-}
-
-var _ = fmt.Sprint

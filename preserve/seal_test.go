@@ -1,0 +1,415 @@
+package preserve
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/crypto/ssh"
+)
+
+var sealAt = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+const testAcq = "0190a1b2-0000-7000-8000-000000000001"
+
+// newTestCase makes a case with one finished staging directory.
+func newTestCase(t testing.TB) (*Case, ssh.Signer, *AllowedSigners) {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := OpenOrCreateCase(dir, CaseInfo{ID: "IR-1", CreatedAt: sealAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := c.Path(StagingDir, testAcq)
+	files := map[string]string{
+		"raw/intune/000001.json":      `{"value":[{"id":"a"}]}`,
+		"raw/intune/requests.ndjson":  `{"seq":1}` + "\n",
+		"records/devices.ndjson":      `{"key":"intune:a"}` + "\n",
+		"records/apps.ndjson":         "",
+		"provenance/acquisition.json": `{"acquisition_id":"` + testAcq + `","case_id":"IR-1","collection_start_utc":"2026-11-26T09:00:00Z","collection_end_utc":"2026-11-26T09:05:00Z","operator":"alice","host":"lab1","tool":{"name":"custos","version":"test"}}`,
+	}
+	for name, content := range files {
+		p := filepath.Join(stage, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, signer, err := GenerateKey("alice@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := AllowedSignersLine("alice@example.org", []string{NamespaceEvidence, NamespaceArchive, NamespaceCustody}, signer.PublicKey())
+	if err := os.WriteFile(c.Path(AllowedSignersFile), []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	anchors, err := ParseAllowedSigners(strings.NewReader(line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, signer, anchors
+}
+
+func seal(t *testing.T, c *Case, signer ssh.Signer) *SealResult {
+	t.Helper()
+	res, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt, Actor: "alice@example.org", Host: "lab1", Tool: "custos test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestSealVerifyRoundTrip(t *testing.T) {
+	c, signer, anchors := newTestCase(t)
+	res := seal(t, c, signer)
+	var visited []string
+	rep, err := VerifyArchive(res.Archive, VerifyOptions{Anchors: anchors, Visit: func(name string, r io.Reader) error {
+		visited = append(visited, name)
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.SHA256 != res.SHA256 || rep.PayloadFiles != 5 || rep.CaseID != "IR-1" || rep.AcquisitionID != testAcq {
+		t.Errorf("report %+v", rep)
+	}
+	if len(rep.SignerPrincipals) != 1 || rep.SignerPrincipals[0] != "alice@example.org" || rep.OuterSignature != "valid" {
+		t.Errorf("signer %v, outer %s", rep.SignerPrincipals, rep.OuterSignature)
+	}
+	if len(visited) != 5 || visited[0] != "data/provenance/acquisition.json" {
+		t.Errorf("visited %v", visited)
+	}
+	entries, head, err := c.Custody().Verify(anchors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Action != ActionAcquired || entries[1].Action != ActionSealed || head.Seq != 2 {
+		t.Errorf("custody %+v head %v", entries, head)
+	}
+	if entries[1].ArchiveSHA256 != res.SHA256 || entries[0].Actor != "alice" {
+		t.Errorf("custody entries %+v", entries)
+	}
+	if _, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt}); err == nil {
+		t.Error("sealing twice succeeded")
+	}
+}
+
+// The same staging sealed twice with the same time and key gives the same
+// archive bytes.
+func TestSealIsReproducible(t *testing.T) {
+	c, signer, _ := newTestCase(t)
+	first := seal(t, c, signer)
+	data1, _ := os.ReadFile(first.Archive)
+	os.Chmod(first.Archive, 0o644)
+	os.Remove(first.Archive)
+	os.Chmod(c.Path(CustodyDir), 0o755)
+	os.RemoveAll(c.Path(CustodyDir))
+	second := seal(t, c, signer)
+	data2, _ := os.ReadFile(second.Archive)
+	if !bytes.Equal(data1, data2) || first.SHA256 != second.SHA256 {
+		t.Fatal("sealing the same staging twice gave different archives")
+	}
+}
+
+func TestSealRefusesUnfinishedOrOddStaging(t *testing.T) {
+	c, signer, _ := newTestCase(t)
+	stage := c.Path(StagingDir, testAcq)
+	os.WriteFile(filepath.Join(stage, "raw", "bad name.json"), []byte("x"), 0o644)
+	if _, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt}); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("bad name: err = %v", err)
+	}
+	os.Remove(filepath.Join(stage, "raw", "bad name.json"))
+	os.Symlink("/etc/passwd", filepath.Join(stage, "raw", "link"))
+	if _, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("symlink: err = %v", err)
+	}
+	os.Remove(filepath.Join(stage, "raw", "link"))
+	os.Remove(filepath.Join(stage, "provenance", "acquisition.json"))
+	if _, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt}); err == nil || !strings.Contains(err.Error(), "not a finished acquisition") {
+		t.Errorf("unfinished: err = %v", err)
+	}
+	if m, _ := filepath.Glob(c.Path(EvidenceDir, "*")); len(m) != 0 {
+		t.Errorf("failed seals left %v", m)
+	}
+}
+
+// rewrite decompresses an archive, lets edit change the entry list, and
+// writes it back recompressed (the outer signature then fails too, which
+// the checks below ignore by looking for the specific failure).
+type entry struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+func rewrite(t *testing.T, path string, edit func([]entry) []entry, trailer []byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := zstd.NewReader(f)
+	tr := tar.NewReader(zr)
+	var es []entry
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := io.ReadAll(tr)
+		es = append(es, entry{h, d})
+	}
+	zr.Close()
+	f.Close()
+	es = edit(es)
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, e := range es {
+		e.hdr.Size = int64(len(e.data))
+		if err := tw.WriteHeader(e.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.data)
+	}
+	tw.Close()
+	raw.Write(trailer)
+	var out bytes.Buffer
+	zw, _ := zstd.NewWriter(&out)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	os.Chmod(path, 0o644)
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func find(es []entry, suffix string) int {
+	for i, e := range es {
+		if strings.HasSuffix(e.hdr.Name, suffix) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	for name, tc := range map[string]struct {
+		edit    func([]entry) []entry
+		trailer []byte
+		file    string
+		check   string
+	}{
+		"payload byte flipped": {edit: func(es []entry) []entry {
+			es[find(es, "000001.json")].data[2] ^= 1
+			return es
+		}, file: "data/raw/intune/000001.json", check: "manifest checksum"},
+		"payload file added": {edit: func(es []entry) []entry {
+			h := *es[find(es, "000001.json")].hdr
+			h.Name = strings.Replace(h.Name, "raw/intune/000001", "raw/intune/000009", 1)
+			return append(es, entry{&h, []byte("{}")})
+		}, file: "data/raw/intune/000009.json", check: "bag completeness"},
+		"payload file removed": {edit: func(es []entry) []entry {
+			i := find(es, "devices.ndjson")
+			return append(es[:i], es[i+1:]...)
+		}, file: "data/records/devices.ndjson", check: "bag completeness"},
+		"tag file added": {edit: func(es []entry) []entry {
+			h := *es[find(es, "bagit.txt")].hdr
+			h.Name = strings.Replace(h.Name, "bagit.txt", "notes.txt", 1)
+			return append(es, entry{&h, []byte("hello")})
+		}, file: "notes.txt", check: "bag completeness"},
+		"bag-info edited": {edit: func(es []entry) []entry {
+			i := find(es, "bag-info.txt")
+			es[i].data = bytes.Replace(es[i].data, []byte("IR-1"), []byte("IR-2"), 1)
+			return es
+		}, file: "bag-info.txt", check: "tag manifest checksum"},
+		"duplicate entry": {edit: func(es []entry) []entry {
+			return append(es, es[find(es, "000001.json")])
+		}, file: "data/raw/intune/000001.json", check: "tar structure"},
+		"symlink": {edit: func(es []entry) []entry {
+			h := *es[find(es, "bagit.txt")].hdr
+			h.Name = strings.Replace(h.Name, "bagit.txt", "data/link", 1)
+			h.Typeflag, h.Linkname = tar.TypeSymlink, "/etc/passwd"
+			return append(es, entry{&h, nil})
+		}, file: "data/link", check: "tar structure"},
+		"second top-level directory": {edit: func(es []entry) []entry {
+			h := *es[find(es, "bagit.txt")].hdr
+			h.Name = "other/bagit.txt"
+			return append(es, entry{&h, []byte("x")})
+		}, file: "other/bagit.txt", check: "tar structure"},
+		"path traversal": {edit: func(es []entry) []entry {
+			h := *es[find(es, "bagit.txt")].hdr
+			h.Name = es[0].hdr.Name + "data/../../etc/x"
+			return append(es, entry{&h, []byte("x")})
+		}, check: "tar structure"},
+		"data after the archive": {edit: func(es []entry) []entry { return es }, trailer: []byte("appended"), check: "tar structure"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, signer, anchors := newTestCase(t)
+			res := seal(t, c, signer)
+			rewrite(t, res.Archive, tc.edit, tc.trailer)
+			_, err := VerifyArchive(res.Archive, VerifyOptions{Anchors: anchors})
+			var ve *VerifyError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a VerifyError", err)
+			}
+			found := false
+			for _, f := range ve.Failures {
+				if strings.Contains(f.Check, tc.check) && (tc.file == "" || f.File == tc.file) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("failures %v do not include %q on %q", ve.Failures, tc.check, tc.file)
+			}
+		})
+	}
+}
+
+func TestVerifyOuterSignatureAndAnchors(t *testing.T) {
+	c, signer, anchors := newTestCase(t)
+	res := seal(t, c, signer)
+	// An untrusted key.
+	_, other, _ := GenerateKey("mallory@example.org")
+	otherAnchors, _ := ParseAllowedSigners(strings.NewReader(AllowedSignersLine("mallory@example.org", nil, other.PublicKey()) + "\n"))
+	_, err := VerifyArchive(res.Archive, VerifyOptions{Anchors: otherAnchors})
+	if err == nil || !strings.Contains(err.Error(), "inner signature signer") || !strings.Contains(err.Error(), "outer signature") {
+		t.Errorf("untrusted signer: %v", err)
+	}
+	// Missing outer signature.
+	os.Chmod(res.Archive+".sig", 0o644)
+	os.Remove(res.Archive + ".sig")
+	if _, err := VerifyArchive(res.Archive, VerifyOptions{Anchors: anchors}); err == nil || !strings.Contains(err.Error(), "outer signature") {
+		t.Errorf("missing outer signature: %v", err)
+	}
+	if _, err := VerifyArchive(res.Archive, VerifyOptions{}); err == nil || !strings.Contains(err.Error(), "--allowed-signers is required") {
+		t.Errorf("no anchors: %v", err)
+	}
+}
+
+func TestCustodyTampering(t *testing.T) {
+	c, signer, anchors := newTestCase(t)
+	seal(t, c, signer)
+	if _, err := c.Custody().Append(Entry{Time: sealAt.Add(time.Hour), Action: ActionTransferred, Actor: "alice@example.org", To: "counsel"}, signer); err != nil {
+		t.Fatal(err)
+	}
+	dir := c.Path(CustodyDir)
+	p := filepath.Join(dir, "000002.json")
+	data, _ := os.ReadFile(p)
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, bytes.Replace(data, []byte("alice@example.org"), []byte("bob@example.org!!"), 1), 0o644)
+	_, _, err := c.Custody().Verify(anchors)
+	if err == nil || !strings.Contains(err.Error(), "custody/000002.json: custody signature") || !strings.Contains(err.Error(), "custody/000003.json: custody link") {
+		t.Errorf("modified entry: %v", err)
+	}
+	os.WriteFile(p, data, 0o644)
+	if _, head, err := c.Custody().Verify(anchors); err != nil || head.Seq != 3 {
+		t.Fatalf("restored log: %v %v", head, err)
+	}
+	// Deleting a middle entry breaks sequence and links.
+	os.Chmod(dir, 0o755)
+	os.Rename(p, p+".gone")
+	if _, _, err := c.Custody().Verify(anchors); err == nil || !strings.Contains(err.Error(), "custody sequence") {
+		t.Errorf("deleted entry: %v", err)
+	}
+}
+
+func TestHeadRoundTrip(t *testing.T) {
+	h := Head{Seq: 3, SHA256: strings.Repeat("ab", 32)}
+	got, err := ParseHead(h.String())
+	if err != nil || got != h {
+		t.Fatalf("ParseHead(%s) = %v, %v", h, got, err)
+	}
+	for _, bad := range []string{"", "3", "x:" + h.SHA256, "0:" + h.SHA256, "3:abc"} {
+		if _, err := ParseHead(bad); err == nil {
+			t.Errorf("ParseHead(%q) accepted", bad)
+		}
+	}
+}
+
+// requireTools skips when a standard tool is missing, unless CI demands it.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CUSTOS_REQUIRE_TOOLS") != "" {
+				t.Fatalf("%s is required (CUSTOS_REQUIRE_TOOLS is set)", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+}
+
+// The archive verifies with standard tools only, as the README documents.
+func TestArchiveVerifiesWithStandardTools(t *testing.T) {
+	requireTools(t, "zstd", "tar", "sha256sum", "ssh-keygen")
+	c, signer, _ := newTestCase(t)
+	res := seal(t, c, signer)
+	anchors := c.Path(AllowedSignersFile)
+	out := t.TempDir()
+	sh := func(dir, script string) string {
+		t.Helper()
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "A="+res.Archive, "ANCHORS="+anchors, "LC_ALL=C")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s\n%s: %v", script, b, err)
+		}
+		return string(b)
+	}
+	sh(out, `zstd -t -q "$A" && zstd -dc "$A" | tar -xf -`)
+	bag := filepath.Join(out, c.BagName(testAcq))
+	sh(bag, `sha256sum --strict -c manifest-sha256.txt && sha256sum --strict -c tagmanifest-sha256.txt`)
+	got := sh(bag, `ssh-keygen -Y verify -f "$ANCHORS" -I alice@example.org -n custos-evidence -s signatures/tagmanifest-sha256.txt.sig < tagmanifest-sha256.txt`)
+	if !strings.Contains(got, `Good "custos-evidence" signature for alice@example.org`) {
+		t.Errorf("ssh-keygen said %q", got)
+	}
+	sh(out, `ssh-keygen -Y verify -f "$ANCHORS" -I alice@example.org -n custos-archive -s "$A.sig" < "$A"`)
+	sh(bag, `diff <(find data -type f | sort) <(cut -c67- manifest-sha256.txt | sort)`)
+	for _, f := range []string{"000001.json", "000002.json"} {
+		sh(c.Path(CustodyDir), `ssh-keygen -Y verify -f "$ANCHORS" -I alice@example.org -n custos-custody -s `+f+`.sig < `+f)
+	}
+	// And the documented check notices a flipped byte.
+	p := filepath.Join(bag, "data", "records", "devices.ndjson")
+	b, _ := os.ReadFile(p)
+	b[0] ^= 1
+	os.WriteFile(p, b, 0o644)
+	cmd := exec.Command("sha256sum", "--strict", "-c", "manifest-sha256.txt")
+	cmd.Dir = bag
+	if err := cmd.Run(); err == nil {
+		t.Error("sha256sum accepted a modified payload file")
+	}
+	// The Payload-Oxum matches what tar extracted.
+	var total int64
+	var n int
+	filepath.WalkDir(filepath.Join(bag, "data"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			fi, _ := d.Info()
+			total += fi.Size()
+			n++
+		}
+		return nil
+	})
+	info, _ := os.ReadFile(filepath.Join(bag, "bag-info.txt"))
+	if !strings.Contains(string(info), fmt.Sprintf("Payload-Oxum: %d.%d\n", total, n)) {
+		t.Errorf("bag-info.txt %q does not state Payload-Oxum %d.%d", info, total, n)
+	}
+	sum := sha256.Sum256([]byte(bagitContent))
+	_ = hex.EncodeToString(sum[:])
+}
