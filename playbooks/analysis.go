@@ -260,7 +260,9 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 		}
 	}
 	found := map[[2]string]bool{}
+	withFinding := map[string]bool{}
 	for _, f := range findings {
+		withFinding[f.Device] = true
 		for _, t := range f.Techniques {
 			found[[2]string{f.Device, t}] = true
 		}
@@ -300,10 +302,8 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 				state = StateNotObservable
 			}
 		}
-		for _, t := range Techniques {
-			if found[[2]string{d.Key, t.ID}] {
-				state = StateFinding
-			}
+		if withFinding[d.Key] {
+			state = StateFinding
 		}
 		s := DeviceSummary{Key: d.Key, Name: d.Name, Platform: d.Platform, OSVersion: d.OSVersion,
 			Ownership: d.Ownership, Compliance: d.Compliance, Source: d.Source, User: d.User, Serial: d.Serial,

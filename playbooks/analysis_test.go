@@ -90,6 +90,9 @@ func TestAnalyze(t *testing.T) {
 	for _, d := range a.Devices {
 		states[d.Key] = d.State
 	}
+	if states["intune:01"] != StateFinding {
+		t.Errorf("a device whose only finding is tactic-level context is still a device with a finding: %v", states["intune:01"])
+	}
 	if states["intune:00"] != StateFinding || states["intune:03"] != StateNotObservable || states["intune:05"] != StateObservedClear || states["intune:02"] != StateObservedClear {
 		t.Errorf("device states %v", states)
 	}
