@@ -93,11 +93,15 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			}
 			secret = s
 		}
-		return intune.New(intune.Config{
+		src, err := intune.New(intune.Config{
 			Tenant: c.String("tenant"), ClientID: c.String("client-id"), ClientSecret: secret,
 			GraphURL: c.String("graph-url"), LoginURL: c.String("login-url"), Scope: c.String("scope"),
 			HTTP: &http.Client{}, UserAgent: toolString(),
 		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return src, nil
 	}
 	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune)", c.String("source"))}
 }

@@ -31,7 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "custos",
 		Usage: "mobile incident-response evidence kit (collect, preserve, analyze, report)",
 		Description: "custos collects device state and app inventory from MDM consoles, preserves them as signed\n" +
@@ -58,5 +58,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			playbooksCommand(),
 			versionCommand(),
 		},
+	}
+	markUsageErrors(app.Commands)
+	return app
+}
+
+// markUsageErrors makes flag-parsing errors of every command exit 2.
+func markUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+		markUsageErrors(c.Subcommands)
 	}
 }
