@@ -28,8 +28,8 @@ type Exchange struct {
 	Status   int               `json:"status"`
 	Headers  map[string]string `json:"headers,omitempty"`
 	Bytes    int64             `json:"bytes"`
-	SHA256   string            `json:"sha256"`         // of the bytes received
-	File     string            `json:"file,omitempty"` // empty when the body is deliberately not kept
+	SHA256   string            `json:"sha256,omitempty"` // of the bytes received, when kept
+	File     string            `json:"file,omitempty"`   // empty when the body is deliberately not kept
 	Note     string            `json:"note,omitempty"`
 	Error    string            `json:"error,omitempty"`
 }
@@ -144,6 +144,12 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 	ex.Bytes = int64(len(body))
 	ex.SHA256 = hex.EncodeToString(sum[:])
 	ex.File = ""
+	if !keep {
+		// A body that is not kept (token responses) leaves no digest
+		// either: nobody could check it, and it would fingerprint a secret.
+		ex.SHA256 = ""
+		ex.Note = "body not kept"
+	}
 	var ref RawRef
 	if keep {
 		name := fmt.Sprintf("%06d.json", ex.Seq)

@@ -148,12 +148,11 @@ func VerifyArchive(archive string, opts VerifyOptions) (*ArchiveReport, error) {
 	}
 	rep.SHA256 = hex.EncodeToString(h256.Sum(nil))
 	rep.Size = counted.n
-	checkOuterSignature(archive, h512, opts.Anchors, rep, fail)
-	if streamErr != nil {
-		return finish()
+	if streamErr == nil {
+		rep.Checks = append(rep.Checks, "zstd stream", "tar structure")
+		checkBag(rep, seen, opts.Anchors, fail)
 	}
-	rep.Checks = append(rep.Checks, "zstd stream", "tar structure")
-	checkBag(rep, seen, opts.Anchors, fail)
+	checkOuterSignature(archive, h512, opts.Anchors, rep, fail)
 	return finish()
 }
 
@@ -301,7 +300,7 @@ func checkOuterSignature(archive string, h512 hash.Hash, anchors *AllowedSigners
 		err = sig.VerifyDigest(NamespaceArchive, h512.Sum(nil))
 	}
 	if err == nil {
-		_, err = anchors.Principals(sig.PublicKey, NamespaceArchive, time.Now())
+		_, err = anchors.Principals(sig.PublicKey, NamespaceArchive, signedAt(rep))
 	}
 	if err != nil {
 		rep.OuterSignature = "invalid"
@@ -430,11 +429,7 @@ func checkBag(rep *ArchiveReport, seen map[string]*seenFile, anchors *AllowedSig
 		rep.SignerKey = Fingerprint(sig.PublicKey)
 		// Key validity is judged at the claimed seal time: without a
 		// trusted timestamp that time is the signer's own claim.
-		at := time.Now()
-		if t, err := time.Parse(time.RFC3339, rep.SealedAt); err == nil {
-			at = t
-		}
-		p, err := anchors.Principals(sig.PublicKey, NamespaceEvidence, at)
+		p, err := anchors.Principals(sig.PublicKey, NamespaceEvidence, signedAt(rep))
 		if err != nil {
 			fail(InnerSigFile, "inner signature signer", "%s: %v", rep.SignerKey, err)
 			break
@@ -449,4 +444,14 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// signedAt is the time key validity is judged at: the seal time the bag
+// claims (without a trusted timestamp, the signer's own claim), or now when
+// the bag could not be read.
+func signedAt(rep *ArchiveReport) time.Time {
+	if t, err := time.Parse(time.RFC3339, rep.SealedAt); err == nil {
+		return t
+	}
+	return time.Now()
 }

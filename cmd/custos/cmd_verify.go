@@ -73,6 +73,8 @@ func verifyCommand() *cli.Command {
 						path, rep.SHA256, rep.Bag, rep.PayloadFiles, rep.PayloadBytes, strings.Join(rep.SignerPrincipals, ", "), rep.SignerKey)
 					if cr != nil {
 						o.text("  custody head %s (%d entries)", cr.Head, cr.Entries)
+					} else {
+						o.text("  custody: no custody log next to the archive (not checked)")
 					}
 				}
 				results = append(results, r)
