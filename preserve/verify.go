@@ -3,6 +3,7 @@ package preserve
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -197,7 +198,7 @@ func readTar(r io.Reader, rep *ArchiveReport, seen map[string]*seenFile, visit f
 		}
 		top, rel, _ := strings.Cut(name, "/")
 		if hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeReg {
-			return structural(cmpOr(rel, name), "entry type %q is not a regular file or directory", hdr.Typeflag)
+			return structural(cmp.Or(rel, name), "entry type %q is not a regular file or directory", hdr.Typeflag)
 		}
 		if rep.Bag == "" {
 			if err := CheckEntryName(top); err != nil {
@@ -437,13 +438,6 @@ func checkBag(rep *ArchiveReport, seen map[string]*seenFile, anchors *AllowedSig
 		rep.SignerPrincipals = p
 	}
 	rep.Checks = append(rep.Checks, "bagit declaration", "tag manifest", "payload manifest", "bag completeness", "Payload-Oxum", "inner signature")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // signedAt is the time key validity is judged at: the seal time the bag

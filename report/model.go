@@ -294,5 +294,5 @@ func limits(m *Model) []string {
 	return out
 }
 
-// Join is a template helper.
+// join is the templates' strings.Join.
 func join(xs []string, sep string) string { return strings.Join(xs, sep) }

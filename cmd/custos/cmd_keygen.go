@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ func keygenCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			o := out{c}
 			path := c.String("out")
-			principal := or(c.String("comment"), operator()+"@"+hostname())
+			principal := cmp.Or(c.String("comment"), operator()+"@"+hostname())
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("%s exists: refusing to overwrite a key", path)
 			} else if !errors.Is(err, os.ErrNotExist) {

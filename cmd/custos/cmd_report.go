@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -28,7 +29,7 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			outDir := or(c.String("out"), cs.Path(preserve.ReportsDir))
+			outDir := cmp.Or(c.String("out"), cs.Path(preserve.ReportsDir))
 			paths, err := writeReports(cs, anchors, strings.Split(c.String("format"), ","), outDir)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 
@@ -45,7 +46,7 @@ func sealCommand() *cli.Command {
 			}
 			var results []*preserve.SealResult
 			for _, id := range ids {
-				res, err := cs.Seal(id, preserve.SealOptions{Signer: signer, Time: at, Actor: or(c.String("actor"), operator()), Host: hostname(), Tool: toolString()})
+				res, err := cs.Seal(id, preserve.SealOptions{Signer: signer, Time: at, Actor: cmp.Or(c.String("actor"), operator()), Host: hostname(), Tool: toolString()})
 				if err != nil {
 					return fmt.Errorf("sealing %s: %w", id, err)
 				}
@@ -77,11 +78,4 @@ func unsealed(cs *preserve.Case) ([]string, error) {
 		ids = append(ids, de.Name())
 	}
 	return ids, nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
