@@ -54,7 +54,7 @@ func Run(ctx context.Context, src Source, req Request, st *Staging, acq *Acquisi
 		st.Abort()
 		return errors.New("no devices selected: pass --device SELECTOR or --all")
 	}
-	if err := src.Collect(ctx, req, st); err != nil {
+	if err := src.Collect(ctx, req, staleGaps{Sink: st, req: req, now: now().UTC()}); err != nil {
 		st.Abort()
 		return err
 	}
@@ -77,4 +77,30 @@ func Run(ctx context.Context, src Source, req Request, st *Staging, acq *Acquisi
 		}
 	}
 	return st.Finish(acq)
+}
+
+// staleGaps records a stale gap for every device written whose last
+// check-in is older than req.StaleAfter, whatever the source: staleness is
+// judged the same way for every MDM.
+type staleGaps struct {
+	Sink
+	req Request
+	now time.Time
+}
+
+func (s staleGaps) Device(d Device) error {
+	if err := s.Sink.Device(d); err != nil {
+		return err
+	}
+	now := s.req.Now
+	if now.IsZero() {
+		now = s.now
+	}
+	if s.req.StaleAfter <= 0 || d.LastSeenAt == nil || now.Sub(*d.LastSeenAt) <= s.req.StaleAfter {
+		return nil
+	}
+	age := now.Sub(*d.LastSeenAt)
+	return s.Sink.Gap(Gap{DeviceKey: d.Key, Source: d.Source, Telemetry: TelemetryDeviceState, Reason: ReasonStale,
+		Detail: fmt.Sprintf("last check-in %s, %d days before collection: state and inventory are as of then",
+			d.LastSeenAt.UTC().Format(time.RFC3339), int(age.Hours()/24))})
 }

@@ -56,11 +56,15 @@ func (f fakeSource) Collect(ctx context.Context, req Request, sink Sink) error {
 			if err != nil {
 				f.t.Error(err)
 			}
-			sink.Device(Device{Key: "fake:" + string(rune('a'+i)), Raw: ref})
+			seen := req.Now.Add(-time.Hour)
+			if i == 0 {
+				seen = req.Now.Add(-40 * 24 * time.Hour)
+			}
+			sink.Device(Device{Key: "fake:" + string(rune('a'+i)), Source: "fake", LastSeenAt: &seen, Raw: ref})
 		})
 	}
 	wg.Wait()
-	return sink.Gap(Gap{DeviceKey: "fake:a", Source: "fake", Telemetry: TelemetryDeviceState, Reason: ReasonStale})
+	return nil
 }
 
 func TestRun(t *testing.T) {
@@ -70,18 +74,28 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	acq := &Acquisition{ID: "acq", CaseID: "C"}
-	if err := Run(context.Background(), fakeSource{t: t}, Request{All: true}, st, acq, time.Now); err != nil {
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	req := Request{All: true, Now: now, StaleAfter: 14 * 24 * time.Hour}
+	if err := Run(context.Background(), fakeSource{t: t}, req, st, acq, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	if acq.Counts.Devices != 20 || acq.Counts.Responses != 20 || acq.Status != "completed_with_gaps" {
 		t.Errorf("acquisition %+v", acq)
 	}
-	// Unsupported telemetry became source-wide gaps.
+	// Unsupported telemetry became source-wide gaps, and only the device
+	// last seen 40 days ago is stale.
 	n := 0
+	var stale []string
 	for _, g := range acq.Gaps {
 		if g.DeviceKey == "" && g.Reason == ReasonNotSupported {
 			n++
 		}
+		if g.Reason == ReasonStale {
+			stale = append(stale, g.DeviceKey+" "+g.Detail)
+		}
+	}
+	if len(stale) != 1 || !strings.HasPrefix(stale[0], "fake:a last check-in 2026-10-17T00:00:00Z, 40 days") {
+		t.Errorf("stale gaps %q", stale)
 	}
 	if n != 3 {
 		t.Errorf("%d source-wide gaps, want 3 (apps, logs, audit)", n)

@@ -40,8 +40,8 @@ type Descriptor struct {
 type Request struct {
 	All        bool
 	Selectors  []Selector
-	Now        time.Time     // reference time for staleness
-	StaleAfter time.Duration // a device not seen for longer is recorded as a stale gap
+	Now        time.Time     // reference time for staleness; default the run's start
+	StaleAfter time.Duration // Run records a stale gap for a device not seen for longer
 	// Progress, when set, is called as devices complete. It must not block.
 	Progress func(Progress)
 }

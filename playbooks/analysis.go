@@ -271,6 +271,7 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 	var sums []DeviceSummary
 	for _, d := range devices {
 		state := StateObservedClear
+		gaps := append(slices.Clone(gapsOf[d.Key]), sourceGaps...)
 		for _, t := range Techniques {
 			c := Coverage{Device: d.Key, Technique: t.ID}
 			var req []string
@@ -288,7 +289,7 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 				c.State, c.Why = StateNotObservable, "no playbook observes this technique with the collected telemetry"
 			default:
 				c.State = StateObservedClear
-				for _, g := range append(slices.Clone(gapsOf[d.Key]), sourceGaps...) {
+				for _, g := range gaps {
 					if g.Source == d.Source && slices.Contains(req, g.Telemetry) {
 						c.State, c.Why = StateNotObservable, g.Telemetry+": "+g.Reason
 						break

@@ -239,3 +239,42 @@ func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, erro
 	}
 	return out, head, nil
 }
+
+// ArchiveCustody is what the custody log says about one archive.
+type ArchiveCustody struct {
+	Head    Head `json:"head"`
+	Entries int  `json:"entries"`
+}
+
+// CheckArchive verifies the whole log (as Verify) and also that at least one
+// entry names the archive, that every entry naming it records archiveSHA256,
+// and, when expect is set, that the head is expect. Every problem is a
+// Failure; err is only for I/O errors reading the log.
+func (l *CustodyLog) CheckArchive(archive, archiveSHA256 string, anchors *AllowedSigners, expect *Head) (ArchiveCustody, []Failure, error) {
+	entries, head, err := l.Verify(anchors)
+	var fails []Failure
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		fails = append(fails, ve.Failures...)
+	} else if err != nil {
+		return ArchiveCustody{}, nil, err
+	}
+	named := 0
+	for _, e := range entries {
+		if e.Archive != archive {
+			continue
+		}
+		named++
+		if archiveSHA256 != "" && e.ArchiveSHA256 != archiveSHA256 {
+			fails = append(fails, Failure{File: "custody/" + e.File, Check: "custody archive digest",
+				Detail: fmt.Sprintf("entry records sha256 %s, archive is %s", e.ArchiveSHA256, archiveSHA256)})
+		}
+	}
+	if named == 0 {
+		fails = append(fails, Failure{File: "custody", Check: "custody coverage", Detail: "no custody entry names " + archive})
+	}
+	if expect != nil && head != *expect {
+		fails = append(fails, Failure{File: "custody", Check: "custody head", Detail: fmt.Sprintf("head is %s, expected %s", head, expect)})
+	}
+	return ArchiveCustody{Head: head, Entries: len(entries)}, fails, nil
+}

@@ -409,3 +409,31 @@ func TestArchiveVerifiesWithStandardTools(t *testing.T) {
 		t.Errorf("bag-info.txt %q does not state Payload-Oxum %d.%d", info, total, n)
 	}
 }
+
+func TestCustodyCheckArchive(t *testing.T) {
+	c, signer, anchors := newTestCase(t)
+	res := seal(t, c, signer)
+	name := filepath.Base(res.Archive)
+	log := c.Custody()
+	got, fails, err := log.CheckArchive(name, res.SHA256, anchors, &res.CustodyHead)
+	if err != nil || len(fails) != 0 || got.Head != res.CustodyHead || got.Entries != 2 {
+		t.Fatalf("good archive: %+v %v %v", got, fails, err)
+	}
+	checks := func(fails []Failure) string {
+		var s []string
+		for _, f := range fails {
+			s = append(s, f.Check)
+		}
+		return strings.Join(s, ",")
+	}
+	if _, fails, _ := log.CheckArchive(name, strings.Repeat("0", 64), anchors, nil); checks(fails) != "custody archive digest,custody archive digest" {
+		t.Errorf("wrong digest: %v", fails)
+	}
+	if _, fails, _ := log.CheckArchive("other.tar.zst", "", anchors, nil); checks(fails) != "custody coverage" {
+		t.Errorf("unnamed archive: %v", fails)
+	}
+	older := Head{Seq: 1, SHA256: res.CustodyHead.SHA256}
+	if _, fails, _ := log.CheckArchive(name, res.SHA256, anchors, &older); checks(fails) != "custody head" {
+		t.Errorf("rolled-back head: %v", fails)
+	}
+}

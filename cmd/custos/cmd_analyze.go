@@ -32,7 +32,7 @@ func analyzeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			anchors, _, err := loadAnchors(c, cs.Dir)
+			anchors, err := loadAnchors(c, cs.Dir)
 			if err != nil {
 				return err
 			}

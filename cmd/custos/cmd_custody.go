@@ -27,7 +27,7 @@ func custodyCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					anchors, _, err := loadAnchors(c, cs.Dir)
+					anchors, err := loadAnchors(c, cs.Dir)
 					if err != nil {
 						return err
 					}

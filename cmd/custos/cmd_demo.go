@@ -105,7 +105,7 @@ func runDemo(c *cli.Context) error {
 	}
 	o.infof("sealed: %s (sha256 %s)", sealed.Archive, sealed.SHA256)
 
-	anchors, _, err := loadAnchors(c, cs.Dir)
+	anchors, err := loadAnchors(c, cs.Dir)
 	if err != nil {
 		return err
 	}

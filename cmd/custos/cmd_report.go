@@ -25,7 +25,7 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			anchors, _, err := loadAnchors(c, cs.Dir)
+			anchors, err := loadAnchors(c, cs.Dir)
 			if err != nil {
 				return err
 			}

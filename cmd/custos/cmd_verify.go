@@ -38,14 +38,14 @@ func verifyCommand() *cli.Command {
 			// allowed_signers next to evidence/, never a file from inside
 			// an archive.
 			caseDir := filepath.Dir(filepath.Dir(c.Args().First()))
-			anchors, _, err := loadAnchors(c, caseDir)
+			anchors, err := loadAnchors(c, caseDir)
 			if err != nil {
 				return err
 			}
 			type result struct {
-				Report  *preserve.ArchiveReport `json:"archive"`
-				Custody *custodyResult          `json:"custody,omitempty"`
-				Errors  []preserve.Failure      `json:"failures,omitempty"`
+				Report  *preserve.ArchiveReport  `json:"archive"`
+				Custody *preserve.ArchiveCustody `json:"custody,omitempty"`
+				Errors  []preserve.Failure       `json:"failures,omitempty"`
 			}
 			var results []result
 			var failed []string
@@ -90,15 +90,10 @@ func verifyCommand() *cli.Command {
 	}
 }
 
-type custodyResult struct {
-	Head    preserve.Head `json:"head"`
-	Entries int           `json:"entries"`
-}
-
-// checkArchiveCustody verifies the custody log of the case holding the
-// archive (if it sits in CASE/evidence/) and that every entry naming the
-// archive carries its digest.
-func checkArchiveCustody(path string, rep *preserve.ArchiveReport, anchors *preserve.AllowedSigners, expect *preserve.Head) (*custodyResult, []preserve.Failure) {
+// checkArchiveCustody checks the custody log of the case holding the
+// archive, when the archive sits in CASE/evidence/ next to CASE/custody/.
+// Without a log there is nothing to check, unless a head was expected.
+func checkArchiveCustody(path string, rep *preserve.ArchiveReport, anchors *preserve.AllowedSigners, expect *preserve.Head) (*preserve.ArchiveCustody, []preserve.Failure) {
 	dir := filepath.Join(filepath.Dir(filepath.Dir(path)), preserve.CustodyDir)
 	if _, err := os.Stat(dir); err != nil {
 		if expect != nil {
@@ -106,31 +101,14 @@ func checkArchiveCustody(path string, rep *preserve.ArchiveReport, anchors *pres
 		}
 		return nil, nil
 	}
+	sum := ""
+	if rep != nil {
+		sum = rep.SHA256
+	}
 	log := &preserve.CustodyLog{Dir: dir}
-	entries, head, err := log.Verify(anchors)
-	var fails []preserve.Failure
-	var ve *preserve.VerifyError
-	if errors.As(err, &ve) {
-		fails = append(fails, ve.Failures...)
-	} else if err != nil {
+	res, fails, err := log.CheckArchive(filepath.Base(path), sum, anchors, expect)
+	if err != nil {
 		fails = append(fails, preserve.Failure{File: "custody", Check: "custody log", Detail: err.Error()})
 	}
-	name := filepath.Base(path)
-	named := 0
-	for _, e := range entries {
-		if e.Archive == name {
-			named++
-			if rep != nil && rep.SHA256 != "" && e.ArchiveSHA256 != rep.SHA256 {
-				fails = append(fails, preserve.Failure{File: "custody/" + e.File, Check: "custody archive digest",
-					Detail: fmt.Sprintf("entry records sha256 %s, archive is %s", e.ArchiveSHA256, rep.SHA256)})
-			}
-		}
-	}
-	if named == 0 {
-		fails = append(fails, preserve.Failure{File: "custody", Check: "custody coverage", Detail: "no custody entry names " + name})
-	}
-	if expect != nil && head != *expect {
-		fails = append(fails, preserve.Failure{File: "custody", Check: "custody head", Detail: fmt.Sprintf("head is %s, expected %s", head, expect)})
-	}
-	return &custodyResult{Head: head, Entries: len(entries)}, fails
+	return &res, fails
 }

@@ -129,23 +129,23 @@ func sealTime() (time.Time, error) {
 
 // loadAnchors reads the allowed_signers file named by --allowed-signers,
 // or the case's own when the flag is absent.
-func loadAnchors(c *cli.Context, caseDir string) (*preserve.AllowedSigners, string, error) {
+func loadAnchors(c *cli.Context, caseDir string) (*preserve.AllowedSigners, error) {
 	path := c.String("allowed-signers")
 	if path == "" && caseDir != "" {
 		path = filepath.Join(caseDir, preserve.AllowedSignersFile)
 	}
 	if path == "" {
-		return nil, "", usageError{fmt.Errorf("--allowed-signers is required to verify signatures; create one with 'custos keygen'")}
+		return nil, usageError{fmt.Errorf("--allowed-signers is required to verify signatures; create one with 'custos keygen'")}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, path, fmt.Errorf("reading trusted signers: %w (pass --allowed-signers; 'custos keygen' prints the line to put in it)", err)
+		return nil, fmt.Errorf("reading trusted signers: %w (pass --allowed-signers; 'custos keygen' prints the line to put in it)", err)
 	}
 	a, err := preserve.ParseAllowedSigners(bytes.NewReader(data))
 	if err != nil {
-		return nil, path, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return a, path, nil
+	return a, nil
 }
 
 // readSecretFile reads a secret from a file, trimming one trailing newline.

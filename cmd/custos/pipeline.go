@@ -53,7 +53,7 @@ func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req 
 }
 
 // loadSigner reads an OpenSSH private key; a passphrase comes from the
-// file named by CUSTOS_KEY_PASSPHRASE_FILE.
+// file named by preserve.PassphraseEnv.
 func loadSigner(path string) (ssh.Signer, error) {
 	if path == "" {
 		return nil, usageError{errors.New("--key is required to sign; create a key with 'custos keygen'")}
@@ -63,9 +63,9 @@ func loadSigner(path string) (ssh.Signer, error) {
 		return nil, fmt.Errorf("reading signing key: %w", err)
 	}
 	pass := func() ([]byte, error) {
-		f := os.Getenv("CUSTOS_KEY_PASSPHRASE_FILE")
+		f := os.Getenv(preserve.PassphraseEnv)
 		if f == "" {
-			return nil, errors.New("the key is passphrase-protected: set CUSTOS_KEY_PASSPHRASE_FILE to a file holding the passphrase")
+			return nil, fmt.Errorf("the key is passphrase-protected: set %s to a file holding the passphrase", preserve.PassphraseEnv)
 		}
 		s, err := readSecretFile(f)
 		return []byte(s), err
@@ -75,11 +75,6 @@ func loadSigner(path string) (ssh.Signer, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-// verifyCase verifies the case's custody log against anchors.
-func verifyCustody(c *preserve.Case, anchors *preserve.AllowedSigners) ([]preserve.CheckedEntry, preserve.Head, error) {
-	return c.Custody().Verify(anchors)
 }
 
 // analyzeCase verifies and reads every archive of the case, runs the
@@ -150,7 +145,7 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 		return nil, fmt.Errorf("reading findings.json: %w", err)
 	}
 	in := report.Input{Case: c.Info, Analysis: &a, Generated: time.Now().UTC().Truncate(time.Second), Tool: toolString()}
-	entries, head, err := verifyCustody(c, anchors)
+	entries, head, err := c.Custody().Verify(anchors)
 	in.Custody, in.Head = entries, head
 	if err != nil {
 		in.CustodyErr = err.Error()

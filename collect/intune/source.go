@@ -151,21 +151,9 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	if err != nil {
 		return fmt.Errorf("intune: listing devices: %w", err)
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = s.cfg.Now().UTC()
-	}
 	for _, d := range devices {
 		if err := sink.Device(d); err != nil {
 			return err
-		}
-		if req.StaleAfter > 0 && d.LastSeenAt != nil && now.Sub(*d.LastSeenAt) > req.StaleAfter {
-			days := int(now.Sub(*d.LastSeenAt).Hours() / 24)
-			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState,
-				Reason: collect.ReasonStale,
-				Detail: fmt.Sprintf("last check-in %s, %d days before collection: state and inventory are as of then", d.LastSeenAt.Format(time.RFC3339), days)}); err != nil {
-				return err
-			}
 		}
 		if d.Ownership == "personal" {
 			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory,

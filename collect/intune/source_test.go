@@ -20,22 +20,39 @@ import (
 	"github.com/custos-ir/custos/collect/mdmsim"
 )
 
-func newSim(t *testing.T) *mdmsim.Server {
+// newSim serves a simulated tenant and returns it with a source config
+// pointing at it.
+func newSim(t *testing.T) (*mdmsim.Server, Config) {
 	t.Helper()
 	sim := mdmsim.New(mdmsim.Options{Devices: 30, Seed: 7})
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	t.Setenv("SIM_URL", srv.URL) // read by cfgFor
-	return sim
+	return sim, cfgFor(srv.URL)
 }
 
-func cfgFor(t *testing.T) Config {
-	u := os.Getenv("SIM_URL")
+func cfgFor(base string) Config {
 	return Config{
 		Tenant: mdmsim.DefaultTenant, ClientID: mdmsim.DemoClientID, ClientSecret: mdmsim.DemoClientSecret,
-		GraphURL: u, LoginURL: u, Scope: "https://graph.microsoft.com/.default", PageSize: 7,
+		GraphURL: base, LoginURL: base, Scope: "https://graph.microsoft.com/.default", PageSize: 7,
 		Sleep: func(context.Context, time.Duration) error { return nil },
 	}
+}
+
+// fakeGraph serves a token and, for every other request, the collection
+// page page(base) returns.
+func fakeGraph(t *testing.T, page func(base string) string) Config {
+	t.Helper()
+	var base string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/token") {
+			io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"tok"}`)
+			return
+		}
+		io.WriteString(w, page(base))
+	}))
+	t.Cleanup(srv.Close)
+	base = srv.URL
+	return cfgFor(base)
 }
 
 func collectAll(t *testing.T, cfg Config, req collect.Request) (string, error) {
@@ -74,8 +91,8 @@ func readLines[T any](t *testing.T, path string) []T {
 }
 
 func TestCollectAllAgainstSimulator(t *testing.T) {
-	sim := newSim(t)
-	dir, err := collectAll(t, cfgFor(t), collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour})
+	sim, cfg := newSim(t)
+	dir, err := collectAll(t, cfg, collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +144,8 @@ func TestCollectAllAgainstSimulator(t *testing.T) {
 	if exs[0].File != "" || !strings.Contains(exs[0].URL, "/oauth2/v2.0/token") {
 		t.Errorf("first exchange should be the token request without a stored body: %+v", exs[0])
 	}
-	var requests int
-	for _, r := range sim.Requests() {
-		if r.Method != "" {
-			requests++
-		}
-	}
-	if len(exs) != requests {
-		t.Errorf("request log has %d lines, simulator served %d requests", len(exs), requests)
+	if served := len(sim.Requests()); len(exs) != served {
+		t.Errorf("request log has %d lines, simulator served %d requests", len(exs), served)
 	}
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -169,23 +180,24 @@ func checkRaw(t *testing.T, dir string, ref collect.RawRef, id string) {
 	}
 	json.Unmarshal(doc["value"], &items)
 	var idx int
-	if _, err := fmtSscan(ref.Pointer, &idx); err != nil || idx >= len(items) || items[idx].ID != id {
+	if err := valueIndex(ref.Pointer, &idx); err != nil || idx >= len(items) || items[idx].ID != id {
 		t.Errorf("%s#%s does not lead to %s", ref.Path, ref.Pointer, id)
 	}
 }
 
-func fmtSscan(ptr string, idx *int) (int, error) {
+// valueIndex reads N from a "/value/N" pointer.
+func valueIndex(ptr string, idx *int) error {
 	s, ok := strings.CutPrefix(ptr, "/value/")
 	if !ok {
-		return 0, errors.New("pointer not into value")
+		return errors.New("pointer not into value")
 	}
-	return 1, json.Unmarshal([]byte(s), idx)
+	return json.Unmarshal([]byte(s), idx)
 }
 
 func TestSelectorsRefilterLocally(t *testing.T) {
-	sim := newSim(t)
+	sim, cfg := newSim(t)
 	target := sim.Fleet().Devices[3]
-	dir, err := collectAll(t, cfgFor(t), collect.Request{Selectors: []collect.Selector{{Kind: "user", Value: strings.ToUpper(target.UserPrincipalName)}}})
+	dir, err := collectAll(t, cfg, collect.Request{Selectors: []collect.Selector{{Kind: "user", Value: strings.ToUpper(target.UserPrincipalName)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +213,7 @@ func TestSelectorsRefilterLocally(t *testing.T) {
 }
 
 func TestWrongSecretIsAnAuthError(t *testing.T) {
-	newSim(t)
-	cfg := cfgFor(t)
+	_, cfg := newSim(t)
 	cfg.ClientSecret = "wrong"
 	_, err := collectAll(t, cfg, collect.Request{All: true})
 	if !errors.Is(err, collect.ErrAuth) || !strings.Contains(err.Error(), "AADSTS7000215") {
@@ -219,17 +230,9 @@ func TestForeignNextLinkRefused(t *testing.T) {
 	var foreignHits int
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { foreignHits++ }))
 	defer foreign.Close()
-	graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/token"):
-			io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"tok"}`)
-		default:
-			io.WriteString(w, `{"value":[],"@odata.nextLink":"`+foreign.URL+`/v1.0/deviceManagement/managedDevices?$skiptoken=x"}`)
-		}
-	}))
-	defer graph.Close()
-	cfg := cfgFor(t)
-	cfg.GraphURL, cfg.LoginURL = graph.URL, graph.URL
+	cfg := fakeGraph(t, func(string) string {
+		return `{"value":[],"@odata.nextLink":"` + foreign.URL + `/v1.0/deviceManagement/managedDevices?$skiptoken=x"}`
+	})
 	_, err := collectAll(t, cfg, collect.Request{All: true})
 	if err == nil || !strings.Contains(err.Error(), "foreign host") {
 		t.Fatalf("err = %v, want a foreign-host refusal", err)
@@ -240,17 +243,9 @@ func TestForeignNextLinkRefused(t *testing.T) {
 }
 
 func TestRepeatedNextLinkStops(t *testing.T) {
-	var graph *httptest.Server
-	graph = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/token") {
-			io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"tok"}`)
-			return
-		}
-		io.WriteString(w, `{"value":[],"@odata.nextLink":"`+graph.URL+`/v1.0/deviceManagement/managedDevices?$skiptoken=same"}`)
-	}))
-	defer graph.Close()
-	cfg := cfgFor(t)
-	cfg.GraphURL, cfg.LoginURL = graph.URL, graph.URL
+	cfg := fakeGraph(t, func(base string) string {
+		return `{"value":[],"@odata.nextLink":"` + base + `/v1.0/deviceManagement/managedDevices?$skiptoken=same"}`
+	})
 	_, err := collectAll(t, cfg, collect.Request{All: true})
 	if err == nil || !strings.Contains(err.Error(), "repeats") {
 		t.Fatalf("err = %v, want a repeated-link error", err)
