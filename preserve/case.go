@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/custos-ir/custos/internal/fsutil"
@@ -116,10 +117,50 @@ func (c *Case) ArchivePath(acquisitionID string) string {
 	return c.Path(EvidenceDir, c.BagName(acquisitionID)+".tar.zst")
 }
 
-// Archives lists the sealed archives of the case in name order.
+// Archives lists the sealed archives of the case in name order: each
+// <bag>.tar.zst, or <bag>.tar.zst.age when it is stored encrypted.
 func (c *Case) Archives() ([]string, error) {
-	m, err := filepath.Glob(c.Path(EvidenceDir, "*.tar.zst"))
-	return m, err
+	plain, err := filepath.Glob(c.Path(EvidenceDir, "*.tar.zst"))
+	if err != nil {
+		return nil, err
+	}
+	enc, err := filepath.Glob(c.Path(EvidenceDir, "*.tar.zst"+EncryptedSuffix))
+	if err != nil {
+		return nil, err
+	}
+	out := append(plain, enc...)
+	slices.Sort(out)
+	return out, nil
+}
+
+// Unsealed lists the finished acquisitions in staging that no sealed
+// custody entry records, oldest first (acquisition ids are UUIDv7).
+func (c *Case) Unsealed() ([]string, error) {
+	des, err := os.ReadDir(c.Path(StagingDir))
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.Custody().readAll()
+	if err != nil {
+		return nil, err
+	}
+	sealed := map[string]bool{}
+	for _, e := range entries {
+		if e.Action == ActionSealed {
+			sealed[e.Archive] = true
+		}
+	}
+	var ids []string
+	for _, de := range des {
+		if !de.IsDir() || sealed[filepath.Base(c.ArchivePath(de.Name()))] {
+			continue
+		}
+		if _, err := os.Stat(c.Path(StagingDir, de.Name(), filepath.FromSlash(StagedAcquisitionFile))); err != nil {
+			continue
+		}
+		ids = append(ids, de.Name())
+	}
+	return ids, nil
 }
 
 // FileSHA256 hashes a file in a streaming pass.

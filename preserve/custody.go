@@ -99,17 +99,34 @@ func (l *CustodyLog) files() ([]string, error) {
 	return out, nil
 }
 
+// lock takes the log's writer lock, creating the directory if needed.
+// Every append and every seal holds it, so two custos processes never
+// write the same sequence number.
+func (l *CustodyLog) lock() (func(), error) {
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	return lockDir(l.Dir)
+}
+
 // Append signs and writes e as the next entry. Seq, Prev and V are set
 // here; Time must be set by the caller (UTC, whole seconds).
 func (l *CustodyLog) Append(e Entry, signer ssh.Signer) (Head, error) {
+	unlock, err := l.lock()
+	if err != nil {
+		return Head{}, err
+	}
+	defer unlock()
+	return l.append(e, signer)
+}
+
+// append is Append for a caller holding the lock.
+func (l *CustodyLog) append(e Entry, signer ssh.Signer) (Head, error) {
 	if !slices.Contains(actions, e.Action) {
 		return Head{}, fmt.Errorf("unknown custody action %q (want one of %s)", e.Action, strings.Join(actions, ", "))
 	}
 	if strings.TrimSpace(e.Actor) == "" {
 		return Head{}, errors.New("custody entry needs an actor")
-	}
-	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
-		return Head{}, err
 	}
 	files, err := l.files()
 	if err != nil {
@@ -122,9 +139,9 @@ func (l *CustodyLog) Append(e Entry, signer ssh.Signer) (Head, error) {
 		if err != nil {
 			return Head{}, err
 		}
-		var pe Entry
-		if err := json.Unmarshal(prev, &pe); err != nil {
-			return Head{}, fmt.Errorf("reading %s: %w", files[len(files)-1], err)
+		pe, err := ParseEntry(prev)
+		if err != nil {
+			return Head{}, fmt.Errorf("custody log %s: %w; run 'custos verify' and resolve it before appending", files[len(files)-1], err)
 		}
 		if e.Time.Before(pe.Time) {
 			e.Time = pe.Time // time never goes backwards in the log
@@ -147,7 +164,8 @@ func (l *CustodyLog) Append(e Entry, signer ssh.Signer) (Head, error) {
 		return Head{}, fmt.Errorf("custody entry %s already exists", filepath.Base(name))
 	}
 	// The signature goes first: an entry file without its signature would
-	// be an unsigned entry, a signature without its entry is ignored.
+	// be an unsigned entry; a signature without its entry (left by a
+	// killed writer) is replaced by the next append.
 	if err := fsutil.WriteFile(name+".sig", sig, 0o444); err != nil {
 		return Head{}, err
 	}
@@ -156,6 +174,100 @@ func (l *CustodyLog) Append(e Entry, signer ssh.Signer) (Head, error) {
 	}
 	sum := sha256.Sum256(data)
 	return Head{Seq: e.Seq, SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// readAll parses every entry that parses, for callers that only need to
+// know what the log says (verification is Verify's job).
+func (l *CustodyLog) readAll() ([]Entry, error) {
+	files, err := l.files()
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, name := range files {
+		data, err := os.ReadFile(filepath.Join(l.Dir, name))
+		if err != nil {
+			return nil, err
+		}
+		if e, err := ParseEntry(data); err == nil {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// maxEntrySize bounds one custody entry file.
+const maxEntrySize = 64 << 10
+
+// entryTimeLayout is the only time format custody entries use: RFC 3339,
+// UTC, whole seconds.
+const entryTimeLayout = "2006-01-02T15:04:05Z"
+
+// ParseEntry parses one custody entry strictly: a single JSON object
+// ending in one newline, only known fields, v 1, a known action, a
+// sequence number from 1, prev empty or "sha256:<64 hex>", time_utc in
+// the form 2006-01-02T15:04:05Z and an actor. Entries are custos's own
+// output, so anything else is tampering or damage.
+func ParseEntry(data []byte) (Entry, error) {
+	var e Entry
+	if len(data) > maxEntrySize {
+		return e, fmt.Errorf("entry is %d bytes, more than %d", len(data), maxEntrySize)
+	}
+	if len(data) == 0 || data[len(data)-1] != '\n' || bytes.IndexByte(data, '\n') != len(data)-1 {
+		return e, errors.New("entry is not one JSON object on one line ending in a newline")
+	}
+	var raw struct {
+		Entry
+		Time *string `json:"time_utc"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return e, fmt.Errorf("not a valid entry: %w", err)
+	}
+	if dec.More() {
+		return e, errors.New("data after the entry object")
+	}
+	e = raw.Entry
+	switch {
+	case e.V != 1:
+		return e, fmt.Errorf("entry version %d, want 1", e.V)
+	case e.Seq < 1:
+		return e, fmt.Errorf("seq %d, want 1 or more", e.Seq)
+	case !slices.Contains(actions, e.Action):
+		return e, fmt.Errorf("unknown action %q", e.Action)
+	case strings.TrimSpace(e.Actor) == "":
+		return e, errors.New("no actor")
+	case e.Prev != "" && !validDigestRef(e.Prev):
+		return e, fmt.Errorf("prev %q is not sha256:<64 lower-case hex>", e.Prev)
+	case e.ArchiveSHA256 != "" && !validHex64(e.ArchiveSHA256):
+		return e, fmt.Errorf("archive_sha256 %q is not 64 lower-case hex digits", e.ArchiveSHA256)
+	case raw.Time == nil:
+		return e, errors.New("no time_utc")
+	}
+	t, err := time.Parse(entryTimeLayout, *raw.Time)
+	if err != nil || t.Format(entryTimeLayout) != *raw.Time {
+		return e, fmt.Errorf("time_utc %q is not RFC 3339 UTC in whole seconds (2006-01-02T15:04:05Z)", *raw.Time)
+	}
+	e.Time = t
+	return e, nil
+}
+
+func validDigestRef(s string) bool {
+	hexPart, ok := strings.CutPrefix(s, "sha256:")
+	return ok && validHex64(hexPart)
+}
+
+func validHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckedEntry is an entry with what verification learnt about it.
@@ -167,9 +279,11 @@ type CheckedEntry struct {
 	Principals []string `json:"principals"`
 }
 
-// Verify reads the whole log and checks every signature against anchors,
-// every prev link, the sequence and the time order. It returns the entries
-// and the head; any failure is a *VerifyError naming the entry file.
+// Verify reads the whole log and checks every entry's form and signature
+// against anchors, every prev link (and that no two entries claim the same
+// one), the sequence, the time order, and that no entry about an archive
+// predates its seal. It returns the entries and the head; any failure is a
+// *VerifyError naming the entry file.
 func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, error) {
 	files, err := l.files()
 	if err != nil {
@@ -182,21 +296,27 @@ func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, erro
 	}
 	prevSum := ""
 	var prevTime time.Time
+	claimed := map[string]string{} // prev value -> first entry claiming it
+	sealedAt := map[string]time.Time{}
 	for i, name := range files {
-		data, err := os.ReadFile(filepath.Join(l.Dir, name))
+		data, err := readCapped(filepath.Join(l.Dir, name), maxEntrySize)
 		if err != nil {
-			return nil, Head{}, err
+			fail(name, "custody entry", "%v", err)
+			prevSum = "(unreadable " + name + ")"
+			continue
 		}
 		sum := sha256.Sum256(data)
 		ce := CheckedEntry{File: name, SHA256: hex.EncodeToString(sum[:])}
-		if err := json.Unmarshal(data, &ce.Entry); err != nil {
-			fail(name, "custody entry", "not valid JSON: %v", err)
+		e, err := ParseEntry(data)
+		if err != nil {
+			fail(name, "custody entry", "%v", err)
 			// Keep the chain state moving so the next entry is judged
 			// against this file's bytes, and the head names this file.
 			prevSum = ce.SHA256
 			out = append(out, ce)
 			continue
 		}
+		ce.Entry = e
 		if ce.Seq != i+1 || name != fmt.Sprintf("%06d.json", ce.Seq) {
 			fail(name, "custody sequence", "entry has seq %d, expected %d", ce.Seq, i+1)
 		}
@@ -207,10 +327,28 @@ func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, erro
 		if ce.Prev != wantPrev {
 			fail(name, "custody link", "prev is %q, expected %q", ce.Prev, wantPrev)
 		}
+		if first, ok := claimed[ce.Prev]; ok {
+			fail(name, "custody fork", "claims the same prev as %s", first)
+		} else {
+			claimed[ce.Prev] = name
+		}
 		if ce.Time.Before(prevTime) {
 			fail(name, "custody time order", "time %s is before the previous entry's %s", ce.Time.Format(time.RFC3339), prevTime.Format(time.RFC3339))
 		}
-		sigData, err := os.ReadFile(filepath.Join(l.Dir, name+".sig"))
+		if ce.Archive != "" {
+			base := strings.TrimSuffix(ce.Archive, EncryptedSuffix)
+			if t, ok := sealedAt[base]; ok && ce.Time.Before(t) {
+				fail(name, "custody time order", "%s entry at %s predates the seal of %s at %s", ce.Action, ce.Time.Format(time.RFC3339), base, t.Format(time.RFC3339))
+			}
+			if ce.Action == ActionSealed {
+				if _, ok := sealedAt[base]; ok {
+					fail(name, "custody entry", "%s is sealed a second time", base)
+				} else {
+					sealedAt[base] = ce.Time
+				}
+			}
+		}
+		sigData, err := readCapped(filepath.Join(l.Dir, name+".sig"), maxSmallTagFile)
 		if err != nil {
 			fail(name, "custody signature", "no signature file %s.sig", name)
 		} else if sig, err := ParseSignature(sigData); err != nil {

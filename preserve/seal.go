@@ -3,12 +3,14 @@ package preserve
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/crypto/ssh"
 
@@ -35,12 +38,18 @@ type SealOptions struct {
 	Actor        string // who seals (custody actor)
 	Host         string
 	Tool         string // e.g. "custos 0.1.0"
+	Build        string // e.g. "go1.26.8 vcs.revision=abc123" (bag-info Custos-Build)
 	Organization string
 	Contact      string
+	// Encrypt, when set, writes only the age ciphertext of the archive
+	// (<bag>.tar.zst.age); the plaintext never touches the disk.
+	Encrypt *Encryption
 }
 
 // SealResult describes a sealed archive.
 type SealResult struct {
+	// Archive is the file written: the .tar.zst, or the .tar.zst.age
+	// when encrypted. SHA256 and Size are always the plaintext's.
 	Archive      string `json:"archive"`
 	SHA256       string `json:"sha256"`
 	Size         int64  `json:"size"`
@@ -48,6 +57,11 @@ type SealResult struct {
 	PayloadBytes int64  `json:"payload_bytes"`
 	Fingerprint  string `json:"signer_fingerprint"`
 	CustodyHead  Head   `json:"custody_head"`
+	// CiphertextSHA256 is set for encrypted archives.
+	CiphertextSHA256 string `json:"ciphertext_sha256,omitempty"`
+	// Recovered says an unrecorded archive left by an interrupted seal was
+	// replaced.
+	Recovered string `json:"recovered,omitempty"`
 }
 
 // stagedAcquisition is the part of provenance/acquisition.json that sealing
@@ -72,13 +86,15 @@ const StagedAcquisitionFile = "provenance/acquisition.json"
 type payloadFile struct {
 	rel  string // relative to the staging dir, slash separated
 	size int64
-	sum  string
+	sum  string // filled in while the archive is written
 }
 
 // Seal turns CASE/staging/<acquisitionID>/ into a signed evidence archive
-// CASE/evidence/<case>-<acquisitionID>.tar.zst with its outer signature, and
-// appends the acquired and sealed custody entries. Nothing is written under
-// a final name unless the whole archive was written and synced.
+// CASE/evidence/<case>-<acquisitionID>.tar.zst (or .tar.zst.age) with its
+// outer signature, and appends the acquired, sealed (and encrypted)
+// custody entries. The payload is read once: each file is hashed as it is
+// archived, and the manifests, which sort after data/, are written last.
+// Nothing is written under a final name unless it was written and synced.
 func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error) {
 	if opts.Signer == nil {
 		return nil, errors.New("sealing needs a signing key: pass --key FILE or --agent")
@@ -97,27 +113,35 @@ func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error)
 	if acq.ID != acquisitionID {
 		return nil, fmt.Errorf("%s names acquisition %q, expected %q", StagedAcquisitionFile, acq.ID, acquisitionID)
 	}
-	archive := c.ArchivePath(acquisitionID)
-	if _, err := os.Stat(archive); err == nil {
-		return nil, fmt.Errorf("acquisition %s is already sealed in %s", acquisitionID, archive)
-	}
 	sealAt := opts.Time.UTC().Truncate(time.Second)
 	if sealAt.IsZero() {
 		return nil, errors.New("seal time is not set")
 	}
-
-	// Pass 1: hash every payload file.
-	files, err := scanPayload(stage)
+	log := c.Custody()
+	unlock, err := log.lock()
 	if err != nil {
 		return nil, err
 	}
-	var manifest []ManifestLine
+	defer unlock()
+	plain := c.ArchivePath(acquisitionID)
+	final := plain
+	if opts.Encrypt != nil {
+		final = plain + EncryptedSuffix
+	}
+	recovered, err := c.clearInterruptedSeal(log, plain)
+	if err != nil {
+		return nil, err
+	}
+
+	files, err := listPayload(stage)
+	if err != nil {
+		return nil, err
+	}
 	var payloadBytes int64
 	for _, f := range files {
-		manifest = append(manifest, ManifestLine{SHA256: f.sum, Path: PayloadDir + "/" + f.rel})
 		payloadBytes += f.size
 	}
-	manifestBytes := FormatManifest(manifest)
+	tool := cmp.Or(strings.TrimSpace(opts.Tool), acq.Tool.Name+" "+acq.Tool.Version)
 	info := BagInfo{
 		{"Source-Organization", or(opts.Organization, c.Info.Organization, "unspecified")},
 		{"Contact-Name", or(opts.Contact, c.Info.Examiner, acq.Operator, "unspecified")},
@@ -125,64 +149,59 @@ func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error)
 		{"Internal-Sender-Identifier", acquisitionID},
 		{"Bagging-Date", sealAt.Format(time.DateOnly)},
 		{"Payload-Oxum", strconv.FormatInt(payloadBytes, 10) + "." + strconv.Itoa(len(files))},
-		{"Custos-Version", or(opts.Tool, acq.Tool.Name+" "+acq.Tool.Version)},
+		{"Custos-Version", tool},
+		{"Custos-Build", or(opts.Build, acq.Tool.Build, "unknown")},
 		{"Collection-Start-UTC", acq.Started.UTC().Format(time.RFC3339)},
 		{"Collection-End-UTC", acq.Finished.UTC().Format(time.RFC3339)},
 		{"Sealed-At-UTC", sealAt.Format(time.RFC3339)},
 	}
-	tags := map[string][]byte{
-		BagitTxt:    []byte(bagitContent),
-		BagInfoTxt:  info.Format(),
-		ManifestTxt: manifestBytes,
-	}
-	var tagLines []ManifestLine
-	for _, name := range tagFiles {
-		sum := sha256.Sum256(tags[name])
-		tagLines = append(tagLines, ManifestLine{SHA256: hex.EncodeToString(sum[:]), Path: name})
-	}
-	tags[TagManifestTxt] = FormatManifest(tagLines)
-	sig, err := Sign(opts.Signer, NamespaceEvidence, bytes.NewReader(tags[TagManifestTxt]))
-	if err != nil {
-		return nil, fmt.Errorf("signing tag manifest: %w", err)
-	}
-	tags[InnerSigFile] = sig
 
-	// Pass 2: write the tar.zst, checking each payload file again.
-	bag := c.BagName(acquisitionID)
-	var sha256sum, sha512sum []byte
-	var size int64
-	err = fsutil.WriteWith(archive, 0o444, func(w io.Writer) error {
-		h256, h512 := sha256.New(), sha512.New()
-		cw := &countWriter{w: io.MultiWriter(w, h256, h512)}
-		if err := writeBag(cw, stage, bag, sealAt, files, tags); err != nil {
+	res := &SealResult{Archive: final, Files: len(files), PayloadBytes: payloadBytes,
+		Fingerprint: Fingerprint(opts.Signer.PublicKey()), Recovered: recovered}
+	var sha512sum []byte
+	err = fsutil.WriteWith(final, 0o444, func(w io.Writer) error {
+		var cipher *hashWriter
+		var enc io.WriteCloser
+		if opts.Encrypt != nil {
+			cipher = newHashWriter(w, false)
+			var err error
+			if enc, err = age.Encrypt(cipher, opts.Encrypt.Recipients...); err != nil {
+				return fmt.Errorf("encrypting: %w", err)
+			}
+			w = enc
+		}
+		plainHash := newHashWriter(w, true)
+		b := &bagWriter{stage: stage, bag: c.BagName(acquisitionID), mtime: sealAt, signer: opts.Signer, files: files,
+			bagit: []byte(bagitContent), bagInfo: info.Format()}
+		if err := b.write(plainHash); err != nil {
 			return err
 		}
-		sha256sum, sha512sum, size = h256.Sum(nil), h512.Sum(nil), cw.n
+		if enc != nil {
+			if err := enc.Close(); err != nil {
+				return fmt.Errorf("encrypting: %w", err)
+			}
+			res.CiphertextSHA256 = hex.EncodeToString(cipher.h256.Sum(nil))
+		}
+		res.SHA256, res.Size = hex.EncodeToString(plainHash.h256.Sum(nil)), plainHash.n
+		sha512sum = plainHash.h512.Sum(nil)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("writing %s: %w", filepath.Base(archive), err)
+		return nil, fmt.Errorf("writing %s: %w", filepath.Base(final), err)
 	}
 	outer, err := SignDigest(opts.Signer, NamespaceArchive, HashSHA512, sha512sum)
 	if err != nil {
 		return nil, fmt.Errorf("signing archive: %w", err)
 	}
-	if err := fsutil.WriteFile(archive+".sig", outer, 0o444); err != nil {
+	if err := fsutil.WriteFile(plain+".sig", outer, 0o444); err != nil {
 		return nil, err
 	}
-	res := &SealResult{
-		Archive:      archive,
-		SHA256:       hex.EncodeToString(sha256sum),
-		Size:         size,
-		Files:        len(files),
-		PayloadBytes: payloadBytes,
-		Fingerprint:  Fingerprint(opts.Signer.PublicKey()),
-	}
+
 	common := Entry{
-		Archive:       filepath.Base(archive),
+		Archive:       filepath.Base(plain),
 		ArchiveSHA256: res.SHA256,
 		AcquisitionID: acquisitionID,
-		Tool:          or(opts.Tool, acq.Tool.Name+" "+acq.Tool.Version),
+		Tool:          tool,
 	}
 	acquired := common
 	acquired.Time = acq.Finished.UTC().Truncate(time.Second)
@@ -196,16 +215,65 @@ func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error)
 	sealed.Actor = opts.Actor
 	sealed.Host = opts.Host
 	sealed.Note = "signed by " + res.Fingerprint
-	log := c.Custody()
-	if _, err := log.Append(acquired, opts.Signer); err != nil {
-		return nil, fmt.Errorf("custody: %w", err)
+	entries := []Entry{acquired, sealed}
+	if opts.Encrypt != nil {
+		encrypted := common
+		encrypted.Time = sealAt
+		encrypted.Action = ActionEncrypted
+		encrypted.Actor = opts.Actor
+		encrypted.Host = opts.Host
+		encrypted.Archive = filepath.Base(final)
+		encrypted.ArchiveSHA256 = res.CiphertextSHA256
+		encrypted.Note = "age recipients: " + strings.Join(opts.Encrypt.Names, ", ")
+		entries = append(entries, encrypted)
 	}
-	head, err := log.Append(sealed, opts.Signer)
-	if err != nil {
-		return nil, fmt.Errorf("custody: %w", err)
+	for _, e := range entries {
+		if res.CustodyHead, err = log.append(e, opts.Signer); err != nil {
+			return nil, fmt.Errorf("custody: %w", err)
+		}
 	}
-	res.CustodyHead = head
 	return res, nil
+}
+
+// clearInterruptedSeal handles an archive already present for plain (or
+// its .age form). One that a sealed custody entry records is sealed: an
+// error. One that no custody entry names is what an interrupted seal left
+// behind: the staging directory is still the evidence of record, so the
+// unrecorded archive and its signature are removed and sealing starts
+// again. One that only some entries name cannot be repaired automatically.
+func (c *Case) clearInterruptedSeal(log *CustodyLog, plain string) (string, error) {
+	var present []string
+	for _, p := range []string{plain, plain + EncryptedSuffix} {
+		if _, err := os.Stat(p); err == nil {
+			present = append(present, p)
+		}
+	}
+	if len(present) == 0 {
+		return "", nil
+	}
+	entries, err := log.readAll()
+	if err != nil {
+		return "", err
+	}
+	names := map[string]bool{filepath.Base(plain): true, filepath.Base(plain) + EncryptedSuffix: true}
+	named := 0
+	for _, e := range entries {
+		if names[e.Archive] {
+			named++
+			if e.Action == ActionSealed {
+				return "", fmt.Errorf("acquisition is already sealed in %s (custody entry %d)", filepath.Base(present[0]), e.Seq)
+			}
+		}
+	}
+	if named > 0 {
+		return "", fmt.Errorf("%s: the custody log names it but has no sealed entry (a seal was interrupted between custody entries); keep the archive and record the seal with 'custos custody add --action sealed'", filepath.Base(present[0]))
+	}
+	for _, p := range append(present, plain+".sig") {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("replaced %s left unrecorded by an interrupted seal", filepath.Base(present[0])), nil
 }
 
 func or(vals ...string) string {
@@ -217,22 +285,39 @@ func or(vals ...string) string {
 	return ""
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
+// hashWriter passes bytes on while hashing and counting them.
+type hashWriter struct {
+	w    io.Writer
+	h256 hash.Hash
+	h512 hash.Hash // nil unless asked for
+	n    int64
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
+func newHashWriter(w io.Writer, with512 bool) *hashWriter {
+	hw := &hashWriter{w: w, h256: sha256.New()}
+	if with512 {
+		hw.h512 = sha512.New()
+	}
+	return hw
+}
+
+func (hw *hashWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h256.Write(p[:n])
+	if hw.h512 != nil {
+		hw.h512.Write(p[:n])
+	}
+	hw.n += int64(n)
 	return n, err
 }
 
-// scanPayload lists and hashes every regular file of a staging directory.
-// Anything that is not a regular file or directory, and any name outside
-// the archive charset, is an error: it could not be sealed faithfully.
-func scanPayload(stage string) ([]payloadFile, error) {
+// listPayload lists every regular file of a staging directory with its
+// size, sorted by name. Anything that is not a regular file or directory,
+// any name outside the archive charset and names differing only in case
+// are errors: they could not be sealed faithfully.
+func listPayload(stage string) ([]payloadFile, error) {
 	var files []payloadFile
+	folded := map[string]string{}
 	err := filepath.WalkDir(stage, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -248,23 +333,21 @@ func scanPayload(stage string) ([]payloadFile, error) {
 		if err := CheckEntryName(rel); err != nil {
 			return fmt.Errorf("staging file %s cannot be sealed: %w", rel, err)
 		}
+		if other, dup := folded[strings.ToLower(rel)]; dup {
+			return fmt.Errorf("staging files %s and %s differ only in case and cannot be sealed", other, rel)
+		}
+		folded[strings.ToLower(rel)] = rel
 		switch {
 		case d.IsDir():
 			return nil
 		case !d.Type().IsRegular():
 			return fmt.Errorf("staging entry %s is not a regular file", rel)
 		}
-		f, err := os.Open(p)
+		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		if err != nil {
-			return fmt.Errorf("hashing %s: %w", rel, err)
-		}
-		files = append(files, payloadFile{rel: rel, size: n, sum: hex.EncodeToString(h.Sum(nil))})
+		files = append(files, payloadFile{rel: rel, size: fi.Size()})
 		return nil
 	})
 	if err != nil {
@@ -277,72 +360,75 @@ func scanPayload(stage string) ([]payloadFile, error) {
 	return files, nil
 }
 
+// bagWriter writes the reproducible tar.zst of one bag.
+type bagWriter struct {
+	stage, bag string
+	mtime      time.Time
+	signer     ssh.Signer
+	files      []payloadFile
+	bagit      []byte
+	bagInfo    []byte
+
+	manifest, tagManifest []byte // computed once the payload is written
+}
+
+// tarEntry is one entry of the bag. Content is produced when the entry is
+// written, so the manifests can depend on the payload written before them.
 type tarEntry struct {
 	name    string // relative to the bag, slash separated; dirs without trailing slash
 	dir     bool
-	content []byte       // tag files
-	payload *payloadFile // payload files
+	payload *payloadFile
+	content func() ([]byte, error)
 }
 
-// writeBag writes the reproducible tar.zst: PAX headers, entries sorted by
-// name, explicit directories, uid/gid 0, no user names, fixed modes and
-// mtime, single-threaded zstd so the bytes depend only on the input.
-func writeBag(w io.Writer, stage, bag string, mtime time.Time, files []payloadFile, tags map[string][]byte) error {
-	var entries []tarEntry
-	dirs := map[string]bool{}
-	addDirs := func(name string) {
-		for d := path.Dir(name); d != "."; d = path.Dir(d) {
-			dirs[d] = true
-		}
-	}
-	for name, content := range tags {
-		entries = append(entries, tarEntry{name: name, content: content})
-		addDirs(name)
-	}
-	for i := range files {
-		name := PayloadDir + "/" + files[i].rel
-		entries = append(entries, tarEntry{name: name, payload: &files[i]})
-		addDirs(name)
-	}
-	for d := range dirs {
-		entries = append(entries, tarEntry{name: d, dir: true})
-	}
-	entries = append(entries, tarEntry{name: "", dir: true}) // the bag directory itself
-	slices.SortFunc(entries, func(a, b tarEntry) int { return strings.Compare(a.name, b.name) })
+// Zstd settings for archives. A fixed encoder concurrency keeps the
+// output a function of the input alone; two goroutines let compression run
+// beside reading and hashing.
+const (
+	sealZstdConcurrency = 2
+	copyBufferSize      = 256 << 10
+)
 
-	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(true))
+// write writes the whole archive to w: PAX headers, entries sorted by name
+// with explicit directories, uid/gid 0, no user names, fixed modes and
+// mtime. bag-info.txt and bagit.txt sort before data/, the manifests,
+// signatures/ and the tag manifest after it.
+func (b *bagWriter) write(w io.Writer) error {
+	entries := b.entries()
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(sealZstdConcurrency), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(true))
 	if err != nil {
 		return err
 	}
 	tw := tar.NewWriter(zw)
+	buf := make([]byte, copyBufferSize)
 	for _, e := range entries {
-		full := bag
+		full := b.bag
 		if e.name != "" {
-			full = bag + "/" + e.name
+			full = b.bag + "/" + e.name
 		}
-		hdr := &tar.Header{
-			Name:    full,
-			ModTime: mtime,
-			Format:  tar.FormatPAX,
-		}
+		hdr := &tar.Header{Name: full, ModTime: b.mtime, Format: tar.FormatPAX}
+		var content []byte
 		switch {
 		case e.dir:
 			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, full+"/", 0o755
 		case e.payload != nil:
 			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, e.payload.size
 		default:
-			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, int64(len(e.content))
+			if content, err = e.content(); err != nil {
+				return err
+			}
+			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, int64(len(content))
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
 		switch {
 		case e.payload != nil:
-			if err := copyChecked(tw, filepath.Join(stage, filepath.FromSlash(e.payload.rel)), e.payload); err != nil {
+			if err := copyHashing(tw, filepath.Join(b.stage, filepath.FromSlash(e.payload.rel)), e.payload, buf); err != nil {
 				return err
 			}
 		case !e.dir:
-			if _, err := tw.Write(e.content); err != nil {
+			if _, err := tw.Write(content); err != nil {
 				return err
 			}
 		}
@@ -353,21 +439,94 @@ func writeBag(w io.Writer, stage, bag string, mtime time.Time, files []payloadFi
 	return zw.Close()
 }
 
-// copyChecked copies a payload file into the archive and fails if its bytes
-// changed since they were hashed for the manifest.
-func copyChecked(w io.Writer, name string, f *payloadFile) error {
+// entries lists the bag's entries in archive order.
+func (b *bagWriter) entries() []tarEntry {
+	static := func(data []byte) func() ([]byte, error) { return func() ([]byte, error) { return data, nil } }
+	entries := []tarEntry{
+		{name: BagInfoTxt, content: static(b.bagInfo)},
+		{name: BagitTxt, content: static(b.bagit)},
+		{name: ManifestTxt, content: b.makeManifest},
+		{name: TagManifestTxt, content: b.makeTagManifest},
+		{name: InnerSigFile, content: b.makeSignature},
+	}
+	dirs := map[string]bool{path.Dir(InnerSigFile): true}
+	for i := range b.files {
+		name := PayloadDir + "/" + b.files[i].rel
+		entries = append(entries, tarEntry{name: name, payload: &b.files[i]})
+		for d := path.Dir(name); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		entries = append(entries, tarEntry{name: d, dir: true})
+	}
+	entries = append(entries, tarEntry{name: "", dir: true}) // the bag directory itself
+	slices.SortFunc(entries, func(a, b tarEntry) int { return strings.Compare(a.name, b.name) })
+	return entries
+}
+
+// The tag files below are produced in archive order: manifest-sha256.txt
+// (after every payload file), signatures/…sig, tagmanifest-sha256.txt. The
+// signature precedes the tag manifest in the archive but signs it, so the
+// tag manifest is computed on first use by either.
+
+func (b *bagWriter) makeManifest() ([]byte, error) {
+	lines := make([]ManifestLine, 0, len(b.files))
+	for _, f := range b.files {
+		if f.sum == "" {
+			return nil, fmt.Errorf("internal error: %s not hashed before the manifest", f.rel)
+		}
+		lines = append(lines, ManifestLine{SHA256: f.sum, Path: PayloadDir + "/" + f.rel})
+	}
+	b.manifest = FormatManifest(lines)
+	return b.manifest, nil
+}
+
+func (b *bagWriter) makeTagManifest() ([]byte, error) {
+	if b.tagManifest != nil {
+		return b.tagManifest, nil
+	}
+	if b.manifest == nil {
+		return nil, errors.New("internal error: tag manifest before manifest")
+	}
+	content := map[string][]byte{BagInfoTxt: b.bagInfo, BagitTxt: b.bagit, ManifestTxt: b.manifest}
+	var lines []ManifestLine
+	for _, name := range tagFiles {
+		sum := sha256.Sum256(content[name])
+		lines = append(lines, ManifestLine{SHA256: hex.EncodeToString(sum[:]), Path: name})
+	}
+	b.tagManifest = FormatManifest(lines)
+	return b.tagManifest, nil
+}
+
+func (b *bagWriter) makeSignature() ([]byte, error) {
+	tm, err := b.makeTagManifest()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := Sign(b.signer, NamespaceEvidence, bytes.NewReader(tm))
+	if err != nil {
+		return nil, fmt.Errorf("signing tag manifest: %w", err)
+	}
+	return sig, nil
+}
+
+// copyHashing copies a payload file into the archive, hashing it on the
+// way, and fails if its size changed since it was listed.
+func copyHashing(w io.Writer, name string, f *payloadFile, buf []byte) error {
 	in, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(in, f.size))
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(in, f.size), buf)
 	if err != nil {
 		return fmt.Errorf("archiving %s: %w", f.rel, err)
 	}
-	if n != f.size || hex.EncodeToString(h.Sum(nil)) != f.sum {
-		return fmt.Errorf("archiving %s: file changed while sealing", f.rel)
+	if extra, _ := in.Read(buf[:1]); n != f.size || extra > 0 {
+		return fmt.Errorf("archiving %s: file changed size while sealing", f.rel)
 	}
+	f.sum = hex.EncodeToString(h.Sum(nil))
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,12 +13,13 @@ func sealCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "seal",
 		Usage:     "seal finished acquisitions into signed evidence archives and start their custody log",
-		UsageText: "custos seal --case DIR --key FILE [--acquisition ID]",
+		UsageText: "custos seal --case DIR (--key FILE | --agent) [--encrypt-to RECIPIENT]... [--acquisition ID]",
 		Flags: commonFlags(
 			caseFlag,
 			&cli.StringFlag{Name: "key", Usage: "OpenSSH private key to sign with (passphrase from CUSTOS_KEY_PASSPHRASE_FILE)"},
 			&cli.StringFlag{Name: "acquisition", Usage: "seal only this acquisition id (default: every finished, unsealed one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who seals, for the custody log (default: the current user)"},
+			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the archive at rest to this age recipient (age1…), SSH public key (ssh-ed25519 …, ssh-rsa …) or recipients file; repeatable. Only <archive>.age is written; signatures stay over the plaintext"},
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}
@@ -31,9 +31,15 @@ func sealCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			var enc *preserve.Encryption
+			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
+				if enc, err = preserve.ParseRecipients(rs); err != nil {
+					return usageError{err}
+				}
+			}
 			ids := []string{c.String("acquisition")}
 			if ids[0] == "" {
-				if ids, err = unsealed(cs); err != nil {
+				if ids, err = cs.Unsealed(); err != nil {
 					return err
 				}
 				if len(ids) == 0 {
@@ -46,36 +52,23 @@ func sealCommand() *cli.Command {
 			}
 			var results []*preserve.SealResult
 			for _, id := range ids {
-				res, err := cs.Seal(id, preserve.SealOptions{Signer: signer, Time: at, Actor: cmp.Or(c.String("actor"), operator()), Host: hostname(), Tool: toolString()})
+				res, err := cs.Seal(id, preserve.SealOptions{
+					Signer: signer, Time: at, Actor: cmp.Or(c.String("actor"), operator()), Host: hostname(),
+					Tool: toolString(), Build: build(), Encrypt: enc,
+				})
 				if err != nil {
 					return fmt.Errorf("sealing %s: %w", id, err)
 				}
+				if res.Recovered != "" {
+					o.infof("note: %s", res.Recovered)
+				}
 				o.text("sealed %s\n  sha256 %s\n  signer %s\n  custody head %s", res.Archive, res.SHA256, res.Fingerprint, res.CustodyHead)
+				if res.CiphertextSHA256 != "" {
+					o.text("  encrypted to %d recipient(s), ciphertext sha256 %s", len(enc.Recipients), res.CiphertextSHA256)
+				}
 				results = append(results, res)
 			}
 			return o.json(results)
 		},
 	}
-}
-
-// unsealed lists finished acquisitions in staging without an archive.
-func unsealed(cs *preserve.Case) ([]string, error) {
-	des, err := os.ReadDir(cs.Path(preserve.StagingDir))
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, de := range des {
-		if !de.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(cs.Path(preserve.StagingDir, de.Name(), preserve.StagedAcquisitionFile)); err != nil {
-			continue
-		}
-		if _, err := os.Stat(cs.ArchivePath(de.Name())); err == nil {
-			continue
-		}
-		ids = append(ids, de.Name())
-	}
-	return ids, nil
 }
