@@ -403,3 +403,45 @@ func TestSealRecoversFromInterruption(t *testing.T) {
 		t.Errorf("archive removed: %v", err)
 	}
 }
+
+// An export is a case-shaped directory that verifies on its own and whose
+// custody log ends with the exported entry.
+func TestExport(t *testing.T) {
+	c, signer, anchors := newTestCase(t)
+	res := seal(t, c, signer)
+	dest := filepath.Join(t.TempDir(), "to-counsel")
+	name := filepath.Base(res.Archive)
+	got, err := c.Export(name, dest, ExportOptions{Signer: signer, Time: sealAt.Add(time.Hour), Actor: "alice@example.org", To: "counsel@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SHA256 != res.SHA256 || got.CustodyHead.Seq != 3 {
+		t.Errorf("export %+v", got)
+	}
+	exported, err := OpenCase(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyArchive(filepath.Join(dest, EvidenceDir, name), VerifyOptions{Anchors: anchors}); err != nil {
+		t.Fatal(err)
+	}
+	entries, head, err := exported.Custody().Verify(anchors)
+	if err != nil || head != got.CustodyHead || entries[2].Action != ActionExported || entries[2].To != "counsel@example.org" || entries[2].ArchiveSHA256 != res.SHA256 {
+		t.Fatalf("exported custody %+v %v %v", entries, head, err)
+	}
+	if _, err := c.Export(name, dest, ExportOptions{Signer: signer, Actor: "a"}); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("export over an existing dir: %v", err)
+	}
+	// A modified archive is not exported.
+	b, _ := os.ReadFile(res.Archive)
+	b[100] ^= 1
+	os.Chmod(res.Archive, 0o644)
+	os.WriteFile(res.Archive, b, 0o644)
+	dest2 := filepath.Join(t.TempDir(), "again")
+	if _, err := c.Export(name, dest2, ExportOptions{Signer: signer, Actor: "a"}); err == nil || !strings.Contains(err.Error(), "but the custody log records") {
+		t.Errorf("export of a modified archive: %v", err)
+	}
+	if _, err := os.Stat(dest2); !os.IsNotExist(err) {
+		t.Errorf("partial export left behind: %v", err)
+	}
+}

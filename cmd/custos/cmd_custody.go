@@ -45,9 +45,9 @@ func custodyCommand() *cli.Command {
 			{
 				Name:      "add",
 				Usage:     "append a signed custody entry",
-				UsageText: "custos custody add --case DIR --key FILE --action ACTION --actor WHO [--to WHO] [--purpose TEXT] [--note TEXT] [--archive NAME]",
+				UsageText: "custos custody add --case DIR (--key FILE | --agent) --action ACTION --actor WHO [--to WHO] [--purpose TEXT] [--note TEXT] [--archive NAME]",
 				Flags: commonFlags(caseFlag,
-					&cli.StringFlag{Name: "key", Usage: "OpenSSH private key to sign the entry with"},
+					keyFlag, agentFlag,
 					&cli.StringFlag{Name: "action", Required: true, Usage: "transferred, accessed, exported, verified, note, ..."},
 					&cli.StringFlag{Name: "actor", Required: true, Usage: "who acts"},
 					&cli.StringFlag{Name: "to", Usage: "receiving party (transfers)"},
@@ -61,10 +61,11 @@ func custodyCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					signer, err := loadSigner(c.String("key"))
+					signer, release, err := openSigner(c)
 					if err != nil {
 						return err
 					}
+					defer release()
 					e := preserve.Entry{Time: time.Now().UTC(), Action: c.String("action"), Actor: c.String("actor"),
 						To: c.String("to"), Purpose: c.String("purpose"), Note: c.String("note"), Tool: toolString(), Host: hostname()}
 					if name := c.String("archive"); name != "" {

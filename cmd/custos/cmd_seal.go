@@ -16,7 +16,7 @@ func sealCommand() *cli.Command {
 		UsageText: "custos seal --case DIR (--key FILE | --agent) [--encrypt-to RECIPIENT]... [--acquisition ID]",
 		Flags: commonFlags(
 			caseFlag,
-			&cli.StringFlag{Name: "key", Usage: "OpenSSH private key to sign with (passphrase from CUSTOS_KEY_PASSPHRASE_FILE)"},
+			keyFlag, agentFlag,
 			&cli.StringFlag{Name: "acquisition", Usage: "seal only this acquisition id (default: every finished, unsealed one)"},
 			&cli.StringFlag{Name: "actor", Usage: "who seals, for the custody log (default: the current user)"},
 			&cli.StringSliceFlag{Name: "encrypt-to", Usage: "encrypt the archive at rest to this age recipient (age1…), SSH public key (ssh-ed25519 …, ssh-rsa …) or recipients file; repeatable. Only <archive>.age is written; signatures stay over the plaintext"},
@@ -27,10 +27,11 @@ func sealCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			signer, err := loadSigner(c.String("key"))
+			signer, release, err := openSigner(c)
 			if err != nil {
 				return err
 			}
+			defer release()
 			var enc *preserve.Encryption
 			if rs := c.StringSlice("encrypt-to"); len(rs) > 0 {
 				if enc, err = preserve.ParseRecipients(rs); err != nil {

@@ -5,15 +5,19 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 func TestMain(m *testing.M) {
@@ -29,6 +33,7 @@ func TestScripts(t *testing.T) {
 			"tamper":   cmdTamper,
 			"exitcode": cmdExitCode,
 			"setglob":  cmdSetGlob,
+			"sshagent": cmdSSHAgent,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOURCE_DATE_EPOCH", "")
@@ -128,4 +133,50 @@ func cmdSetGlob(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s matches %d files, want 1", args[1], len(m))
 	}
 	ts.Setenv(args[0], m[0])
+}
+
+// cmdSSHAgent serves an in-process ssh-agent holding the given unencrypted
+// private key files (none: an empty agent) until the script ends, and
+// points SSH_AUTH_SOCK at it. Each key's comment is its file name.
+//
+//	sshagent [KEYFILE...]
+func cmdSSHAgent(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: sshagent [KEYFILE...]")
+	}
+	kr := agent.NewKeyring()
+	for _, f := range args {
+		key, err := ssh.ParseRawPrivateKey([]byte(ts.ReadFile(f)))
+		ts.Check(err)
+		ts.Check(kr.Add(agent.AddedKey{PrivateKey: key, Comment: filepath.Base(f)}))
+	}
+	// A unix socket path must stay short (about 100 bytes): not under $WORK.
+	dir, err := os.MkdirTemp("", "custos-agent")
+	ts.Check(err)
+	sock := filepath.Join(dir, "agent.sock")
+	l, err := net.Listen("unix", sock)
+	ts.Check(err)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				agent.ServeAgent(kr, c)
+			}()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		wg.Wait() // clients are custos processes that have exited
+		os.RemoveAll(dir)
+	})
+	ts.Setenv("SSH_AUTH_SOCK", sock)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/fsutil"
@@ -50,31 +48,6 @@ func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req 
 		return nil, err
 	}
 	return acq, nil
-}
-
-// loadSigner reads an OpenSSH private key; a passphrase comes from the
-// file named by preserve.PassphraseEnv.
-func loadSigner(path string) (ssh.Signer, error) {
-	if path == "" {
-		return nil, usageError{errors.New("--key is required to sign; create a key with 'custos keygen'")}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading signing key: %w", err)
-	}
-	pass := func() ([]byte, error) {
-		f := os.Getenv(preserve.PassphraseEnv)
-		if f == "" {
-			return nil, fmt.Errorf("the key is passphrase-protected: set %s to a file holding the passphrase", preserve.PassphraseEnv)
-		}
-		s, err := readSecretFile(f)
-		return []byte(s), err
-	}
-	s, err := preserve.LoadSigner(data, pass)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
 }
 
 // analyzeCase verifies and reads every archive of the case, runs the
