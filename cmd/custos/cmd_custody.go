@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -84,6 +85,40 @@ func custodyCommand() *cli.Command {
 					}
 					o.text("custody head %s", head)
 					return o.json(head)
+				},
+			},
+			{
+				Name:      "export",
+				Usage:     "copy an archive, its signature, the custody log and allowed_signers into a new directory for transfer, recording an exported entry",
+				UsageText: "custos custody export --case DIR (--key FILE | --agent) --archive NAME --to WHO --out DIR [--actor WHO] [--purpose TEXT]",
+				Flags: commonFlags(caseFlag,
+					keyFlag, agentFlag,
+					&cli.StringFlag{Name: "archive", Required: true, Usage: "archive file name in CASE/evidence (.tar.zst or .tar.zst.age)"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "new directory to create; it is laid out like a case, so 'custos verify OUT/evidence/ARCHIVE' works there"},
+					&cli.StringFlag{Name: "to", Required: true, Usage: "receiving party"},
+					&cli.StringFlag{Name: "actor", Usage: "who exports (default: the current user)"},
+					&cli.StringFlag{Name: "purpose", Usage: "why"},
+				),
+				Action: func(c *cli.Context) error {
+					o := out{c}
+					cs, err := preserve.OpenCase(c.String("case"))
+					if err != nil {
+						return err
+					}
+					signer, release, err := openSigner(c)
+					if err != nil {
+						return err
+					}
+					defer release()
+					res, err := cs.Export(c.String("archive"), c.String("out"), preserve.ExportOptions{
+						Signer: signer, Time: time.Now().UTC(), Actor: cmp.Or(c.String("actor"), operator()),
+						To: c.String("to"), Purpose: c.String("purpose"), Tool: toolString(), Host: hostname(),
+					})
+					if err != nil {
+						return err
+					}
+					o.text("exported %s to %s\n  sha256 %s\n  custody head %s", res.Archive, res.Dir, res.SHA256, res.CustodyHead)
+					return o.json(res)
 				},
 			},
 		},

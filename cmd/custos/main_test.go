@@ -16,6 +16,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/custos-ir/custos/collect/mdmsim"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -34,6 +36,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitCode,
 			"setglob":  cmdSetGlob,
 			"sshagent": cmdSSHAgent,
+			"mdmsim":   cmdMDMSim,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOURCE_DATE_EPOCH", "")
@@ -120,7 +123,8 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSetGlob sets VAR to the single file matching PATTERN:
+// cmdSetGlob sets VAR to the single file matching PATTERN, and VAR_BASE to
+// its base name:
 //
 //	setglob VAR PATTERN
 func cmdSetGlob(ts *testscript.TestScript, neg bool, args []string) {
@@ -133,6 +137,7 @@ func cmdSetGlob(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s matches %d files, want 1", args[1], len(m))
 	}
 	ts.Setenv(args[0], m[0])
+	ts.Setenv(args[0]+"_BASE", filepath.Base(m[0]))
 }
 
 // cmdSSHAgent serves an in-process ssh-agent holding the given unencrypted
@@ -179,4 +184,27 @@ func cmdSSHAgent(ts *testscript.TestScript, neg bool, args []string) {
 		os.RemoveAll(dir)
 	})
 	ts.Setenv("SSH_AUTH_SOCK", sock)
+}
+
+// cmdMDMSim starts the Graph simulator for the rest of the script and sets
+// GRAPH to its URL and CUSTOS_INTUNE_CLIENT_SECRET to its secret:
+//
+//	mdmsim [DEVICES]
+func cmdMDMSim(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: mdmsim [DEVICES]")
+	}
+	opts := mdmsim.Options{Devices: 12, Seed: 1}
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		opts.Devices = n
+	}
+	sim, err := mdmsim.Start(opts)
+	ts.Check(err)
+	ts.Defer(func() { sim.Close() })
+	ts.Setenv("GRAPH", sim.URL())
+	ts.Setenv("CUSTOS_INTUNE_CLIENT_SECRET", mdmsim.DemoClientSecret)
+	ts.Setenv("TENANT", mdmsim.DefaultTenant)
+	ts.Setenv("CLIENT_ID", mdmsim.DemoClientID)
 }
