@@ -23,6 +23,7 @@ func sealCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}
+			boundMemory()
 			cs, err := preserve.OpenCase(c.String("case"))
 			if err != nil {
 				return err

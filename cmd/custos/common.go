@@ -161,3 +161,16 @@ func readSecretFile(path string) (string, error) {
 	}
 	return string(bytes.TrimRight(data, "\r\n")), nil
 }
+
+// streamingMemoryLimit is the soft heap limit for the streaming commands
+// (seal, verify): their live data is a few MiB of buffers, so a limit keeps
+// the garbage collector from letting the heap double before collecting.
+const streamingMemoryLimit = 64 << 20
+
+// boundMemory applies streamingMemoryLimit unless the user set GOMEMLIMIT.
+// The limit is soft: the runtime may exceed it rather than fail.
+func boundMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(streamingMemoryLimit)
+	}
+}
