@@ -2,6 +2,7 @@ package preserve
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,8 +104,10 @@ func FuzzParseBagInfo(f *testing.F) {
 	})
 }
 
-// FuzzVerifyArchive feeds arbitrary bytes to the verifier: it must fail
-// cleanly, never panic, and never accept them.
+// FuzzVerifyArchive feeds arbitrary bytes to the verifier in place of a
+// sealed archive whose outer signature stays: it must fail cleanly with a
+// VerifyError that its report lists, never panic, and accept nothing but
+// the sealed bytes.
 func FuzzVerifyArchive(f *testing.F) {
 	c, signer, anchors := newTestCase(f)
 	res, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt, Actor: "a"})
@@ -117,15 +120,32 @@ func FuzzVerifyArchive(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
+	f.Add(append(bytes.Clone(good), good...))
 	f.Add([]byte("\x28\xb5\x2f\xfd\x00\x00"))
-	dir := f.TempDir()
+	os.Chmod(res.Archive, 0o644)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(dir, "x.tar.zst")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := os.WriteFile(res.Archive, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := VerifyArchive(p, VerifyOptions{Anchors: anchors}); err == nil {
-			t.Fatal("arbitrary bytes verified")
+		rep, err := VerifyArchive(res.Archive, VerifyOptions{Anchors: anchors})
+		if err == nil {
+			if !bytes.Equal(data, good) {
+				t.Fatal("bytes other than the sealed archive verified")
+			}
+			return
+		}
+		var ve *VerifyError
+		if !errors.As(err, &ve) || len(ve.Failures) == 0 || rep == nil {
+			t.Fatalf("err = %v, want a VerifyError with a report", err)
+		}
+		failed := 0
+		for _, c := range rep.Results {
+			if c.Status == StatusFail {
+				failed++
+			}
+		}
+		if failed != len(ve.Failures) {
+			t.Fatalf("report lists %d failures, error %d", failed, len(ve.Failures))
 		}
 	})
 }
