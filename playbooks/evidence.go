@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"filippo.io/age"
+
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -24,6 +26,8 @@ type LoadOptions struct {
 	// AllowUnverified reads archives that fail verification; the analysis
 	// then says so. Without it a failed verification is an error.
 	AllowUnverified bool
+	// Identities decrypt archives stored encrypted (.tar.zst.age).
+	Identities []age.Identity
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -50,7 +54,7 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			}
 			return nil
 		}
-		rep, err := preserve.VerifyArchive(path, preserve.VerifyOptions{Anchors: opts.Anchors, Visit: visit})
+		rep, err := preserve.VerifyArchive(path, preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities, Visit: visit})
 		verified := err == nil
 		var ve *preserve.VerifyError
 		if err != nil && !(opts.AllowUnverified && errors.As(err, &ve)) {
@@ -88,7 +92,7 @@ func readNDJSON[T any](r io.Reader) ([]T, error) {
 // AddExcerpts fills EvidenceRef.Excerpt with the JSON object each
 // reference points at, read from the archives in a second verified pass.
 // Only files that findings cite are held in memory, one at a time.
-func AddExcerpts(a *Analysis, archiveDir string, anchors *preserve.AllowedSigners) error {
+func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 	want := map[string]map[string][]*EvidenceRef{} // archive name -> path -> refs
 	for i := range a.Findings {
 		for j := range a.Findings[i].Evidence {
@@ -119,7 +123,7 @@ func AddExcerpts(a *Analysis, archiveDir string, anchors *preserve.AllowedSigner
 			}
 			return nil
 		}
-		if _, err := preserve.VerifyArchive(filepath.Join(archiveDir, archive), preserve.VerifyOptions{Anchors: anchors, Visit: visit}); err != nil && !a.Unverified {
+		if _, err := preserve.VerifyArchive(filepath.Join(archiveDir, archive), preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities, Visit: visit}); err != nil && !a.Unverified {
 			return err
 		}
 	}

@@ -34,9 +34,12 @@ var tagFiles = []string{BagInfoTxt, BagitTxt, ManifestTxt}
 
 // CheckEntryName enforces the archive's name rules on a slash-separated
 // path relative to the bag: only [A-Za-z0-9._-] in components, no empty,
-// "." or ".." component, no component starting with "." or "-", at most
-// 255 bytes per component and 1024 in all. Names that pass are identical
-// for BagIt, sha256sum and every common file system.
+// "." or ".." component, no component starting with "." or "-" or ending
+// with ".", no Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9,
+// with or without an extension), at most 255 bytes per component and 1024
+// in all. Names that pass are identical for BagIt, sha256sum and every
+// common file system. (Names differing only in case are a property of a
+// set of names; seal and verify check that separately.)
 func CheckEntryName(name string) error {
 	if name == "" || len(name) > 1024 {
 		return fmt.Errorf("entry name %q: empty or too long", name)
@@ -51,8 +54,20 @@ func CheckEntryName(name string) error {
 		for i := 0; i < len(comp); i++ {
 			c := comp[i]
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-				return fmt.Errorf("entry name %q: character %q not allowed (use A-Z a-z 0-9 . _ -)", name, c)
+				if c >= 0x20 && c < 0x7f {
+					return fmt.Errorf("entry name %q: character %q not allowed (use A-Z a-z 0-9 . _ -)", name, c)
+				}
+				return fmt.Errorf("entry name %q: byte 0x%02x not allowed (use A-Z a-z 0-9 . _ -)", name, c)
 			}
+		}
+		if strings.HasSuffix(comp, ".") {
+			return fmt.Errorf("entry name %q: component %q ends with a dot", name, comp)
+		}
+		base, _, _ := strings.Cut(comp, ".")
+		switch b := strings.ToUpper(base); {
+		case b == "CON", b == "PRN", b == "AUX", b == "NUL",
+			len(b) == 4 && (strings.HasPrefix(b, "COM") || strings.HasPrefix(b, "LPT")) && b[3] >= '0' && b[3] <= '9':
+			return fmt.Errorf("entry name %q: component %q is a Windows device name", name, comp)
 		}
 	}
 	return nil

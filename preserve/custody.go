@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -382,13 +383,19 @@ func (l *CustodyLog) Verify(anchors *AllowedSigners) ([]CheckedEntry, Head, erro
 type ArchiveCustody struct {
 	Head    Head `json:"head"`
 	Entries int  `json:"entries"`
+	// Recorded is the head after a verified entry was appended for this
+	// verification, if one was.
+	Recorded *Head `json:"recorded,omitempty"`
 }
 
-// CheckArchive verifies the whole log (as Verify) and also that at least one
-// entry names the archive, that every entry naming it records archiveSHA256,
-// and, when expect is set, that the head is expect. Every problem is a
-// Failure; err is only for I/O errors reading the log.
-func (l *CustodyLog) CheckArchive(archive, archiveSHA256 string, anchors *AllowedSigners, expect *Head) (ArchiveCustody, []Failure, error) {
+// CheckArchive verifies the whole log (as Verify) and also, for each
+// archive file name in digests, that at least one entry names it and that
+// every entry naming it records its sha256 (a plain archive has one name; an
+// encrypted one two: <bag>.tar.zst with the plaintext digest and
+// <bag>.tar.zst.age with the ciphertext digest, see ArchiveReport.Digests).
+// When expect is set the head must equal it. Every problem is a Failure;
+// err is only for I/O errors reading the log.
+func (l *CustodyLog) CheckArchive(digests map[string]string, anchors *AllowedSigners, expect *Head) (ArchiveCustody, []Failure, error) {
 	entries, head, err := l.Verify(anchors)
 	var fails []Failure
 	var ve *VerifyError
@@ -397,19 +404,23 @@ func (l *CustodyLog) CheckArchive(archive, archiveSHA256 string, anchors *Allowe
 	} else if err != nil {
 		return ArchiveCustody{}, nil, err
 	}
-	named := 0
+	names := slices.Sorted(maps.Keys(digests))
+	named := map[string]int{}
 	for _, e := range entries {
-		if e.Archive != archive {
+		want, ok := digests[e.Archive]
+		if !ok {
 			continue
 		}
-		named++
-		if archiveSHA256 != "" && e.ArchiveSHA256 != archiveSHA256 {
+		named[e.Archive]++
+		if want != "" && e.ArchiveSHA256 != want {
 			fails = append(fails, Failure{File: "custody/" + e.File, Check: "custody archive digest",
-				Detail: fmt.Sprintf("entry records sha256 %s, archive is %s", e.ArchiveSHA256, archiveSHA256)})
+				Detail: fmt.Sprintf("entry records sha256 %s, archive is %s", e.ArchiveSHA256, want)})
 		}
 	}
-	if named == 0 {
-		fails = append(fails, Failure{File: "custody", Check: "custody coverage", Detail: "no custody entry names " + archive})
+	for _, name := range names {
+		if named[name] == 0 {
+			fails = append(fails, Failure{File: "custody", Check: "custody coverage", Detail: "no custody entry names " + name})
+		}
 	}
 	if expect != nil && head != *expect {
 		fails = append(fails, Failure{File: "custody", Check: "custody head", Detail: fmt.Sprintf("head is %s, expected %s", head, expect)})

@@ -223,7 +223,7 @@ func TestCustodyTamperCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, signer, anchors, res := custodyFixture(t)
 			tc.tamper(t, c, signer, res)
-			_, fails, err := c.Custody().CheckArchive(filepath.Base(res.Archive), res.SHA256, anchors, nil)
+			_, fails, err := c.Custody().CheckArchive(map[string]string{filepath.Base(res.Archive): res.SHA256}, anchors, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,11 +263,11 @@ func TestCustodyTruncatedTail(t *testing.T) {
 	}
 	os.Remove(entryPath(c, 4))
 	os.Remove(entryPath(c, 4) + ".sig")
-	_, fails, err := c.Custody().CheckArchive(filepath.Base(res.Archive), res.SHA256, anchors, nil)
+	_, fails, err := c.Custody().CheckArchive(map[string]string{filepath.Base(res.Archive): res.SHA256}, anchors, nil)
 	if err != nil || len(fails) != 0 {
 		t.Fatalf("truncated log without an expected head: %v %v", fails, err)
 	}
-	_, fails, _ = c.Custody().CheckArchive(filepath.Base(res.Archive), res.SHA256, anchors, &head)
+	_, fails, _ = c.Custody().CheckArchive(map[string]string{filepath.Base(res.Archive): res.SHA256}, anchors, &head)
 	short := Head{Seq: 3}
 	b := readEntry(t, c, 3)
 	sum := sha256.Sum256(b)

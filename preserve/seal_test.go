@@ -199,7 +199,7 @@ func TestCustodyCheckArchive(t *testing.T) {
 	res := seal(t, c, signer)
 	name := filepath.Base(res.Archive)
 	log := c.Custody()
-	got, fails, err := log.CheckArchive(name, res.SHA256, anchors, &res.CustodyHead)
+	got, fails, err := log.CheckArchive(map[string]string{name: res.SHA256}, anchors, &res.CustodyHead)
 	if err != nil || len(fails) != 0 || got.Head != res.CustodyHead || got.Entries != 2 {
 		t.Fatalf("good archive: %+v %v %v", got, fails, err)
 	}
@@ -210,14 +210,14 @@ func TestCustodyCheckArchive(t *testing.T) {
 		}
 		return strings.Join(s, ",")
 	}
-	if _, fails, _ := log.CheckArchive(name, strings.Repeat("0", 64), anchors, nil); checks(fails) != "custody archive digest,custody archive digest" {
+	if _, fails, _ := log.CheckArchive(map[string]string{name: strings.Repeat("0", 64)}, anchors, nil); checks(fails) != "custody archive digest,custody archive digest" {
 		t.Errorf("wrong digest: %v", fails)
 	}
-	if _, fails, _ := log.CheckArchive("other.tar.zst", "", anchors, nil); checks(fails) != "custody coverage" {
+	if _, fails, _ := log.CheckArchive(map[string]string{"other.tar.zst": ""}, anchors, nil); checks(fails) != "custody coverage" {
 		t.Errorf("unnamed archive: %v", fails)
 	}
 	older := Head{Seq: 1, SHA256: res.CustodyHead.SHA256}
-	if _, fails, _ := log.CheckArchive(name, res.SHA256, anchors, &older); checks(fails) != "custody head" {
+	if _, fails, _ := log.CheckArchive(map[string]string{name: res.SHA256}, anchors, &older); checks(fails) != "custody head" {
 		t.Errorf("rolled-back head: %v", fails)
 	}
 }

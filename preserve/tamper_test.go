@@ -669,7 +669,7 @@ func TestVerifyTamperManifest(t *testing.T) {
 		}, want: format(`line 1: want "<64 lower-case hex>  <path>"`)},
 		{name: "9 CRLF", tar: func(f *fixture, es []entry) []entry {
 			return editManifest(raw1+"\n", raw1+"\r\n")(f, es)
-		}, want: format(`line 2: entry name "data/raw/intune/000001.json\r": character '\r' not allowed (use A-Z a-z 0-9 . _ -)`)},
+		}, want: format(`line 2: entry name "data/raw/intune/000001.json\r": byte 0x0d not allowed (use A-Z a-z 0-9 . _ -)`)},
 		{name: "9 no final newline", tar: func(f *fixture, es []entry) []entry {
 			m := string(f.data(es, "/"+ManifestTxt))
 			return editManifest(m, strings.TrimSuffix(m, "\n"))(f, es)
@@ -707,7 +707,7 @@ func TestVerifyTamperManifest(t *testing.T) {
 		}, want: format(`line 2: entry name "C:/Windows/x": character ':' not allowed (use A-Z a-z 0-9 . _ -)`)},
 		{name: "10 NUL", tar: func(f *fixture, es []entry) []entry {
 			return editManifest(raw1, "data/raw\x00/x")(f, es)
-		}, want: format(`line 2: entry name "data/raw\x00/x": character '\x00' not allowed (use A-Z a-z 0-9 . _ -)`)},
+		}, want: format(`line 2: entry name "data/raw\x00/x": byte 0x00 not allowed (use A-Z a-z 0-9 . _ -)`)},
 		{name: "10 tag file listed as payload", tar: func(f *fixture, es []entry) []entry {
 			m := string(f.data(es, "/"+ManifestTxt))
 			line := f.origSum("/"+BagitTxt) + "  " + BagitTxt + "\n"
@@ -1114,7 +1114,7 @@ func TestVerifyTamperTar(t *testing.T) {
 		{name: "11 non-ASCII name", tar: func(f *fixture, es []entry) []entry {
 			return insert(es, f.file("data/records/caf\u00e9", []byte("x")))
 		}, want: func(f *fixture, _ []entry) []Failure {
-			return []Failure{{"data/records/caf\u00e9", CheckTar, `entry name "` + f.bag + `/data/records/café": character 'Ã' not allowed (use A-Z a-z 0-9 . _ -)`}}
+			return []Failure{{"data/records/caf\u00e9", CheckTar, `entry name "` + f.bag + `/data/records/café": byte 0xc3 not allowed (use A-Z a-z 0-9 . _ -)`}}
 		}},
 		{name: "11 leading dash", tar: func(f *fixture, es []entry) []entry {
 			return insert(es, f.file("data/-rf", []byte("x")))
@@ -1353,7 +1353,7 @@ func TestVerifyTamperRollback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a validly signed archive of the same acquisition: %v", err)
 	}
-	_, fails, err := f.c.Custody().CheckArchive(f.plain, rep.SHA256, f.anchors, nil)
+	_, fails, err := f.c.Custody().CheckArchive(map[string]string{f.plain: rep.SHA256}, f.anchors, nil)
 	if err != nil || len(fails) == 0 {
 		t.Fatalf("custody did not notice the substituted archive: %v %v", fails, err)
 	}
@@ -1413,7 +1413,7 @@ func TestVerifyReportChecks(t *testing.T) {
 	want := []string{CheckOuterSignature, CheckZstd, CheckTar, CheckBagIdentity, CheckBagitDeclaration,
 		CheckTagManifestFormat, CheckTagManifest, CheckTagManifestChecksum, CheckManifestFormat, CheckManifest,
 		CheckManifestChecksum, CheckCompleteness, CheckBagInfoFormat, CheckOxum, CheckInnerSignature, CheckInnerSigner}
-	if !slices.Equal(names, want) || !slices.Equal(rep.Checks, want) {
+	if !slices.Equal(names, want) || !slices.Equal(rep.Passed(), want) {
 		t.Errorf("checks %v\nwant %v", names, want)
 	}
 	signer := rep.Results[len(rep.Results)-1]

@@ -181,10 +181,8 @@ type ArchiveReport struct {
 	OuterSignature   string   `json:"outer_signature"` // valid, invalid, missing or not checked
 	// Results has one entry per check: passed, skipped or failed (then
 	// one entry per failure, as in the VerifyError).
-	Results []Check `json:"checks"`
-	// Checks names the checks that passed, for one-line summaries.
-	Checks []string          `json:"-"`
-	Files  map[string]string `json:"-"` // bag-relative name -> sha256
+	Results []Check           `json:"checks"`
+	Files   map[string]string `json:"-"` // bag-relative name -> sha256
 }
 
 type seenFile struct {
@@ -227,8 +225,6 @@ func (v *verifier) pass(check, file, format string, args ...any) {
 func (v *verifier) skip(check, file, why string) {
 	v.passed[check] = Check{Check: check, File: file, Status: StatusSkipped, Detail: why}
 }
-
-func (v *verifier) failed(check string) bool { return v.perCheck[check] > 0 }
 
 // VerifyArchive checks an archive in one streaming pass without extracting
 // it: outer signature, zstd integrity, tar structure, bag completeness and
@@ -407,9 +403,6 @@ func (v *verifier) finish() (*ArchiveReport, error) {
 		c, ok := v.passed[o.check]
 		if !ok {
 			c = Check{Check: o.check, File: o.file, Status: StatusSkipped, Detail: cmp.Or(v.skipWhy, "not run")}
-		}
-		if c.Status == StatusPass && !v.failed(o.check) {
-			v.rep.Checks = append(v.rep.Checks, o.check)
 		}
 		plan = append(plan, c)
 	}
@@ -633,9 +626,6 @@ func (v *verifier) readTar(r io.Reader) error {
 		if err := CheckEntryName(name); err != nil {
 			return structural(shown, "%v", err)
 		}
-		if err := checkPortableName(name); err != nil {
-			return structural(shown, "%v", err)
-		}
 		if err := checkHeader(hdr, &tap.last); err != nil {
 			return structural(shown, "%v", err)
 		}
@@ -825,25 +815,6 @@ func cString(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
-}
-
-// checkPortableName refuses names that CheckEntryName lets through but
-// that some file systems would change on extraction: Windows device names
-// (CON, NUL, COM1…, with or without an extension) and a trailing dot.
-// Names are ASCII only, so there are no Unicode normalisation tricks.
-func checkPortableName(name string) error {
-	for comp := range strings.SplitSeq(name, "/") {
-		if strings.HasSuffix(comp, ".") {
-			return fmt.Errorf("entry name %q: component %q ends with a dot", name, comp)
-		}
-		base, _, _ := strings.Cut(comp, ".")
-		switch b := strings.ToUpper(base); {
-		case b == "CON", b == "PRN", b == "AUX", b == "NUL",
-			len(b) == 4 && (strings.HasPrefix(b, "COM") || strings.HasPrefix(b, "LPT")) && b[3] >= '0' && b[3] <= '9':
-			return fmt.Errorf("entry name %q: component %q is a Windows device name", name, comp)
-		}
-	}
-	return nil
 }
 
 func (v *verifier) checkOuterSignature(h512 hash.Hash) {
@@ -1068,6 +1039,30 @@ func (v *verifier) checkInnerSignature(tagManifest []byte) {
 	rep.SignerPrincipals = p
 	v.pass(CheckInnerSigner, InnerSigFile, "%s is trusted as %s at %s, the seal time the signer claims (no trusted timestamp)",
 		rep.SignerKey, strings.Join(p, ", "), at.UTC().Format(time.RFC3339))
+}
+
+// Passed names the checks that passed, in order, for one-line summaries.
+func (r *ArchiveReport) Passed() []string {
+	var out []string
+	for _, c := range r.Results {
+		if c.Status == StatusPass {
+			out = append(out, c.Check)
+		}
+	}
+	return out
+}
+
+// Digests maps the archive's file names to the digests custody entries
+// must record for them: <bag>.tar.zst to the plaintext sha256 and, for an
+// encrypted archive, <bag>.tar.zst.age to the ciphertext sha256.
+func (r *ArchiveReport) Digests() map[string]string {
+	base := filepath.Base(r.Archive)
+	plain := strings.TrimSuffix(base, EncryptedSuffix)
+	d := map[string]string{plain: r.SHA256}
+	if base != plain {
+		d[base] = r.CiphertextSHA256
+	}
+	return d
 }
 
 // signedAt is the time key validity is judged at: the seal time the bag

@@ -15,12 +15,13 @@ func analyzeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "analyze",
 		Usage:     "verify the case's evidence and run the playbooks over it, writing analysis/findings.json",
-		UsageText: "custos analyze --case DIR [--allowed-signers FILE] [--playbooks DIR] [--fail-on SEVERITY]",
+		UsageText: "custos analyze --case DIR [--allowed-signers FILE] [--playbooks DIR] [--identity FILE]... [--fail-on SEVERITY]",
 		Flags: commonFlags(
 			caseFlag, anchorsFlag,
 			&cli.StringFlag{Name: "playbooks", Usage: "directory of playbooks that add to or override the built-in ones"},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 6 when a finding has this severity or higher (" + strings.Join(playbooks.Severities, ", ") + ")"},
 			&cli.BoolFlag{Name: "allow-unverified", Usage: "analyse archives that fail verification (the output says so)"},
+			identityFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}
@@ -36,7 +37,11 @@ func analyzeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			a, path, err := analyzeCase(cs, anchors, c.String("playbooks"), c.Bool("allow-unverified"))
+			ids, err := loadIdentities(c)
+			if err != nil {
+				return err
+			}
+			a, path, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors, AllowUnverified: c.Bool("allow-unverified"), Identities: ids}, c.String("playbooks"))
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/internal/fsutil"
+	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 )
 
@@ -113,15 +114,13 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("verifying the new archive: %w", err)
 	}
-	head, err := cs.Custody().Append(preserve.Entry{Time: time.Now().UTC(), Action: preserve.ActionVerified, Actor: demoPrincipal,
-		Archive: filepath.Base(sealed.Archive), ArchiveSHA256: rep.SHA256, AcquisitionID: acq.ID, Tool: toolString(), Host: hostname(),
-		Note: "verified: " + strings.Join(rep.Checks, ", ")}, signer)
+	head, err := recordVerified(cs.Custody(), rep, demoPrincipal, signer)
 	if err != nil {
 		return err
 	}
-	o.infof("verified: %s; custody head %s", strings.Join(rep.Checks, ", "), head)
+	o.infof("verified: %s; custody head %s", strings.Join(rep.Passed(), ", "), head)
 
-	a, findingsPath, err := analyzeCase(cs, anchors, "", false)
+	a, findingsPath, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors}, "")
 	if err != nil {
 		return fmt.Errorf("analysing: %w", err)
 	}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/fsutil"
@@ -52,7 +54,7 @@ func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req 
 
 // analyzeCase verifies and reads every archive of the case, runs the
 // playbooks and writes analysis/findings.json.
-func analyzeCase(c *preserve.Case, anchors *preserve.AllowedSigners, playbookDir string, allowUnverified bool) (*playbooks.Analysis, string, error) {
+func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, playbookDir string) (*playbooks.Analysis, string, error) {
 	pbs, err := playbooks.Load(playbookDir)
 	if err != nil {
 		return nil, "", err
@@ -64,7 +66,7 @@ func analyzeCase(c *preserve.Case, anchors *preserve.AllowedSigners, playbookDir
 	if len(archives) == 0 {
 		return nil, "", fmt.Errorf("case %s has no sealed evidence: run 'custos seal --case %s' first", c.Info.ID, c.Dir)
 	}
-	in, err := playbooks.LoadEvidence(archives, playbooks.LoadOptions{Anchors: anchors, AllowUnverified: allowUnverified})
+	in, err := playbooks.LoadEvidence(archives, opts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -77,7 +79,7 @@ func analyzeCase(c *preserve.Case, anchors *preserve.AllowedSigners, playbookDir
 			a.Unverified = true
 		}
 	}
-	if err := playbooks.AddExcerpts(a, c.Path(preserve.EvidenceDir), anchors); err != nil {
+	if err := playbooks.AddExcerpts(a, c.Path(preserve.EvidenceDir), opts); err != nil {
 		return nil, "", err
 	}
 	path := c.Path(preserve.AnalysisDir, "findings.json")
@@ -140,4 +142,16 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// recordVerified appends a verified custody entry for an archive that
+// passed verification, naming the file verified and its digest.
+func recordVerified(log *preserve.CustodyLog, rep *preserve.ArchiveReport, actor string, signer ssh.Signer) (preserve.Head, error) {
+	name := filepath.Base(rep.Archive)
+	return log.Append(preserve.Entry{
+		Time: time.Now().UTC(), Action: preserve.ActionVerified, Actor: actor,
+		Archive: name, ArchiveSHA256: rep.Digests()[name], AcquisitionID: rep.AcquisitionID,
+		Tool: toolString(), Host: hostname(),
+		Note: fmt.Sprintf("verified by %s: %s", toolString(), strings.Join(rep.Passed(), ", ")),
+	}, signer)
 }
