@@ -25,6 +25,8 @@ type Acquisition struct {
 	Counts      Counts       `json:"counts"`
 	Gaps        []Gap        `json:"gaps"`
 	Status      string       `json:"status"` // complete, completed_with_gaps
+	// Resumed lists when an interrupted collection was resumed.
+	Resumed []time.Time `json:"resumed_utc,omitempty"`
 }
 
 // Tool identifies the collecting software.
@@ -42,6 +44,12 @@ func Run(ctx context.Context, src Source, req Request, st *Staging, acq *Acquisi
 	desc := src.Describe()
 	acq.Version = 1
 	acq.Started = now().UTC()
+	if c := st.Resumed(); c != nil {
+		acq.Started = c.Started
+	}
+	if req.Done == nil {
+		req.Done = st.Done
+	}
 	acq.Sources = []Descriptor{desc}
 	if req.All {
 		acq.Targets = []string{"all"}

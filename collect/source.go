@@ -44,7 +44,14 @@ type Request struct {
 	StaleAfter time.Duration // Run records a stale gap for a device not seen for longer
 	// Progress, when set, is called as devices complete. It must not block.
 	Progress func(Progress)
+	// Done reports the units (device keys, or other units a source names
+	// in Sink.UnitDone) finished before this run was resumed: the source
+	// must not fetch them again. Run sets it from the staging.
+	Done func(unit string) bool
 }
+
+// IsDone reports whether unit was finished before a resume.
+func (r Request) IsDone(unit string) bool { return r.Done != nil && r.Done(unit) }
 
 // Progress is a snapshot passed to Request.Progress.
 type Progress struct {

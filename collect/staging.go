@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +48,13 @@ type Sink interface {
 	App(App) error
 	Event(Event) error
 	Gap(Gap) error
+	// UnitDone says that every record of one unit of work has been
+	// written. A unit is a device (its key) or anything else a source
+	// fetches as a whole. Records naming a device are held back until its
+	// unit is done, so a checkpoint never holds half a device; after a
+	// resume, Request.Done reports the units already done, which the
+	// source skips.
+	UnitDone(unit string) error
 }
 
 // sourceName is the charset allowed for a source name: it becomes a path
@@ -64,6 +73,15 @@ type Staging struct {
 	counts  Counts
 	gaps    []Gap
 	closed  bool
+
+	// Resumability (checkpoint.go): records held per unit until it is
+	// done, units done, and when the last checkpoint was written.
+	pending    map[string][]pendingRecord
+	done       map[string]bool
+	doneOrder  []string
+	lastCkpt   time.Time
+	ckptEvery  time.Duration
+	checkpoint *Checkpoint
 }
 
 // Counts summarises what an acquisition holds.
@@ -91,6 +109,9 @@ const (
 	AcquisitionFile = "provenance/acquisition.json"
 )
 
+// recordFiles are the record files of every staging directory.
+var recordFiles = []string{DevicesFile, AppsFile, EventsFile, GapsFile}
+
 // NewStaging creates an empty staging directory. It refuses a directory that
 // already holds an acquisition.
 func NewStaging(dir string) (*Staging, error) {
@@ -102,13 +123,11 @@ func NewStaging(dir string) (*Staging, error) {
 			return nil, err
 		}
 	}
-	s := &Staging{
-		dir:     dir,
-		seq:     map[string]int{},
-		reqlogs: map[string]*os.File{},
-		records: map[string]*ndjsonFile{},
+	if _, err := os.Stat(CheckpointPath(dir)); err == nil {
+		return nil, fmt.Errorf("staging %s has a checkpoint: resume it with ResumeStaging", dir)
 	}
-	for _, name := range []string{DevicesFile, AppsFile, EventsFile, GapsFile} {
+	s := newStagingState(dir)
+	for _, name := range recordFiles {
 		f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(name)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 		if err != nil {
 			s.abort()
@@ -179,7 +198,18 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 	return ref, nil
 }
 
-func (s *Staging) write(file string, v any, count *int) error {
+// pendingRecord is a record held until its unit is done.
+type pendingRecord struct {
+	file string
+	line []byte
+	gap  *Gap
+}
+
+// write queues one record under its unit (the device it names; "" for
+// records about the whole source, written when the staging finishes).
+// Records of a unit already done before a resume are dropped: the source
+// is re-sending what the checkpoint holds.
+func (s *Staging) write(unit, file string, v any, gap *Gap) error {
 	line, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -189,32 +219,46 @@ func (s *Staging) write(file string, v any, count *int) error {
 	if s.closed {
 		return errors.New("staging is closed")
 	}
-	if _, err := s.records[file].w.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
+	if s.done[unit] && unit != "" {
+		return nil
 	}
-	*count++
+	s.pending[unit] = append(s.pending[unit], pendingRecord{file: file, line: append(line, '\n'), gap: gap})
+	return nil
+}
+
+// flushUnit writes the held records of unit to their files. s.mu is held.
+func (s *Staging) flushUnit(unit string) error {
+	for _, r := range s.pending[unit] {
+		if _, err := s.records[r.file].w.Write(r.line); err != nil {
+			return fmt.Errorf("writing %s: %w", r.file, err)
+		}
+		switch r.file {
+		case DevicesFile:
+			s.counts.Devices++
+		case AppsFile:
+			s.counts.Apps++
+		case EventsFile:
+			s.counts.Events++
+		case GapsFile:
+			s.counts.Gaps++
+			s.gaps = append(s.gaps, *r.gap)
+		}
+	}
+	delete(s.pending, unit)
 	return nil
 }
 
 // Device implements Sink.
-func (s *Staging) Device(d Device) error { return s.write(DevicesFile, d, &s.counts.Devices) }
+func (s *Staging) Device(d Device) error { return s.write(d.Key, DevicesFile, d, nil) }
 
 // App implements Sink.
-func (s *Staging) App(a App) error { return s.write(AppsFile, a, &s.counts.Apps) }
+func (s *Staging) App(a App) error { return s.write(a.DeviceKey, AppsFile, a, nil) }
 
 // Event implements Sink.
-func (s *Staging) Event(e Event) error { return s.write(EventsFile, e, &s.counts.Events) }
+func (s *Staging) Event(e Event) error { return s.write(e.DeviceKey, EventsFile, e, nil) }
 
 // Gap implements Sink.
-func (s *Staging) Gap(g Gap) error {
-	if err := s.write(GapsFile, g, &s.counts.Gaps); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.gaps = append(s.gaps, g)
-	s.mu.Unlock()
-	return nil
-}
+func (s *Staging) Gap(g Gap) error { return s.write(g.DeviceKey, GapsFile, g, &g) }
 
 // Counts returns what has been written so far.
 func (s *Staging) Counts() Counts {
@@ -223,11 +267,20 @@ func (s *Staging) Counts() Counts {
 	return s.counts
 }
 
-// Gaps returns the gaps recorded so far.
+// Gaps returns the gaps recorded so far, written or still held with their
+// unit.
 func (s *Staging) Gaps() []Gap {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Gap(nil), s.gaps...)
+	out := append([]Gap(nil), s.gaps...)
+	for _, u := range slices.Sorted(maps.Keys(s.pending)) {
+		for _, r := range s.pending[u] {
+			if r.gap != nil {
+				out = append(out, *r.gap)
+			}
+		}
+	}
+	return out
 }
 
 // Finish flushes and fsyncs every file, then writes provenance/acquisition.json
@@ -238,9 +291,21 @@ func (s *Staging) Finish(acq *Acquisition) error {
 		s.mu.Unlock()
 		return errors.New("staging is closed")
 	}
+	// Units never marked done (a source that does not checkpoint) and
+	// records about the whole source are written now.
+	units := slices.Sorted(maps.Keys(s.pending))
+	for _, u := range units {
+		if err := s.flushUnit(u); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
 	s.closed = true
 	acq.Counts = s.counts
 	acq.Gaps = append([]Gap(nil), s.gaps...)
+	if s.checkpoint != nil {
+		acq.Resumed = append([]time.Time(nil), s.checkpoint.Resumed...)
+	}
 	err := s.closeFiles(true)
 	s.mu.Unlock()
 	if err != nil {
@@ -255,7 +320,14 @@ func (s *Staging) Finish(acq *Acquisition) error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFile(filepath.Join(s.dir, filepath.FromSlash(AcquisitionFile)), append(data, '\n'), 0o644)
+	if err := fsutil.WriteFile(filepath.Join(s.dir, filepath.FromSlash(AcquisitionFile)), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	// The acquisition is complete: the checkpoint has served its purpose.
+	if err := os.Remove(CheckpointPath(s.dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func (s *Staging) closeFiles(sync bool) error {

@@ -50,7 +50,7 @@ func collectCommand() *cli.Command {
 			ctx, stop := signalContext(c)
 			defer stop()
 			req.Progress = progressPrinter(o)
-			acq, err := collectInto(ctx, cs, src, req, os.Args)
+			acq, err := collectInto(ctx, o, cs, src, req, os.Args)
 			if err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	req := collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour, Now: now, Progress: progressPrinter(o)}
-	acq, err := collectInto(ctx, cs, src, req, os.Args)
+	acq, err := collectInto(ctx, o, cs, src, req, os.Args)
 	if err != nil {
 		return fmt.Errorf("collecting: %w", err)
 	}

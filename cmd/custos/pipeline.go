@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,19 +28,44 @@ import (
 // The functions here are the stages every command shares: collect, seal,
 // verify, analyze and report. Commands and the demo call them in order.
 
-// collectInto runs src into a new staging directory of the case and
-// returns the finished acquisition.
-func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req collect.Request, args []string) (*collect.Acquisition, error) {
-	id, err := uuid.NewV7()
+// collectInto runs src into a staging directory of the case and returns
+// the finished acquisition. When an earlier run of the same collection
+// (same case, source, endpoints and targets) was interrupted, its staging
+// directory is resumed instead of starting again.
+func collectInto(ctx context.Context, o out, c *preserve.Case, src collect.Source, req collect.Request, args []string) (*collect.Acquisition, error) {
+	root := c.Path(preserve.StagingDir)
+	fp := runFingerprint(c.Info.ID, src.Describe(), req)
+	dir, err := collect.FindResumable(root, fp)
 	if err != nil {
 		return nil, err
 	}
-	st, err := collect.NewStaging(c.Path(preserve.StagingDir, id.String()))
-	if err != nil {
-		return nil, err
+	var st *collect.Staging
+	if dir != "" {
+		if st, err = collect.ResumeStaging(dir, time.Now()); err != nil {
+			return nil, fmt.Errorf("resuming %s: %w", dir, err)
+		}
+		o.infof("resuming the interrupted collection in %s", dir)
+	} else {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(root, id.String())
+		if st, err = collect.NewResumableStaging(dir, fp, time.Now()); err != nil {
+			return nil, err
+		}
 	}
+	if v := os.Getenv(checkpointIntervalEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			st.Abort()
+			return nil, usageError{fmt.Errorf("%s=%q: want a duration such as 1s or 200ms", checkpointIntervalEnv, v)}
+		}
+		st.SetCheckpointInterval(d)
+	}
+	id := filepath.Base(dir)
 	acq := &collect.Acquisition{
-		ID:          id.String(),
+		ID:          id,
 		CaseID:      c.Info.ID,
 		Operator:    operator(),
 		Host:        hostname(),
@@ -45,11 +74,47 @@ func collectInto(ctx context.Context, c *preserve.Case, src collect.Source, req 
 	}
 	if err := collect.Run(ctx, src, req, st, acq, time.Now); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: staging %s left unfinished", errInterrupted, id)
+			return nil, fmt.Errorf("%w: staging %s left unfinished; rerun the same command to resume it", errInterrupted, id)
+		}
+		if errors.Is(err, collect.ErrAuth) && st.Resumed() == nil && st.Counts() == (collect.Counts{}) {
+			// Nothing was collected: leave nothing behind.
+			os.RemoveAll(dir)
+			os.Remove(collect.CheckpointPath(dir))
 		}
 		return nil, err
 	}
 	return acq, nil
+}
+
+// checkpointIntervalEnv overrides how often a collection checkpoints
+// (default collect.DefaultCheckpointInterval): shorter loses less work to a
+// crash, at the cost of more fsyncs.
+const checkpointIntervalEnv = "CUSTOS_CHECKPOINT_INTERVAL"
+
+// runFingerprint names a collection: the same case, source, endpoints,
+// tenant, principal and targets give the same fingerprint, so a rerun of
+// an interrupted command finds its staging directory.
+func runFingerprint(caseID string, d collect.Descriptor, req collect.Request) string {
+	targets := []string{"all"}
+	if !req.All {
+		targets = targets[:0]
+		for _, s := range req.Selectors {
+			targets = append(targets, s.String())
+		}
+		slices.Sort(targets)
+	}
+	b, _ := json.Marshal(struct {
+		Case       string
+		Source     string
+		API        string
+		Tenant     string
+		Principal  string
+		Endpoints  []string
+		Targets    []string
+		StaleAfter time.Duration
+	}{caseID, d.Name, d.API, d.Tenant, d.Principal, d.Endpoints, targets, req.StaleAfter})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // analyzeCase verifies and reads every archive of the case, runs the

@@ -151,7 +151,15 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	if err != nil {
 		return fmt.Errorf("intune: listing devices: %w", err)
 	}
+	// Devices finished before a resume are skipped whole: their records
+	// are already in the staging.
+	var todo []collect.Device
 	for _, d := range devices {
+		if !req.IsDone(d.Key) {
+			todo = append(todo, d)
+		}
+	}
+	for _, d := range todo {
 		if err := sink.Device(d); err != nil {
 			return err
 		}
@@ -164,11 +172,11 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 		}
 	}
 
-	var done, total = 0, len(devices)
+	var done, total = len(devices) - len(todo), len(devices)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Concurrency)
-	for _, d := range devices {
+	for _, d := range todo {
 		g.Go(func() error {
 			if err := s.deviceApps(gctx, d, sink); err != nil {
 				reason := collect.ReasonError
@@ -181,6 +189,9 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 					Reason: reason, Detail: err.Error()}); gerr != nil {
 					return gerr
 				}
+			}
+			if err := sink.UnitDone(d.Key); err != nil {
+				return err
 			}
 			mu.Lock()
 			done++
