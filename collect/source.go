@@ -57,7 +57,9 @@ func (r Request) IsDone(unit string) bool { return r.Done != nil && r.Done(unit)
 type Progress struct {
 	DevicesDone  int
 	DevicesTotal int
-	Requests     int
+	Requests     int           // HTTP requests made so far, retries included
+	Throttled    int           // waits caused by throttling (429, Retry-After, rate limit)
+	Waited       time.Duration // total time spent in those waits
 }
 
 // Wanted reports whether the request selects d.

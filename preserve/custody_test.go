@@ -369,9 +369,18 @@ func FuzzParseEntry(f *testing.F) {
 func TestSealRecoversFromInterruption(t *testing.T) {
 	c, signer, anchors := newTestCase(t)
 	res := seal(t, c, signer)
-	// Simulate the interruption: drop the custody log.
+	// An archive no custody entry names, without the marker of an
+	// interrupted seal (copied from elsewhere), is not touched.
 	os.Chmod(c.Path(CustodyDir), 0o755)
 	os.RemoveAll(c.Path(CustodyDir))
+	if _, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt, Actor: "alice@example.org"}); err == nil || !strings.Contains(err.Error(), "was it copied from another case?") {
+		t.Fatalf("unaccounted archive: %v", err)
+	}
+	if _, err := os.Stat(res.Archive); err != nil {
+		t.Fatalf("unaccounted archive removed: %v", err)
+	}
+	// The interruption: the marker is still there, the custody log empty.
+	os.WriteFile(sealingMarker(res.Archive), []byte(testAcq+"\n"), 0o644)
 	ids, err := c.Unsealed()
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("unsealed = %v, %v", ids, err)
@@ -441,7 +450,14 @@ func TestExport(t *testing.T) {
 	if _, err := c.Export(name, dest2, ExportOptions{Signer: signer, Actor: "a"}); err == nil || !strings.Contains(err.Error(), "but the custody log records") {
 		t.Errorf("export of a modified archive: %v", err)
 	}
-	if _, err := os.Stat(dest2); !os.IsNotExist(err) {
-		t.Errorf("partial export left behind: %v", err)
+	if m, _ := filepath.Glob(dest2 + "*"); len(m) != 0 {
+		t.Errorf("partial export left behind: %v", m)
+	}
+	// The sender's anchors travel only as information.
+	if _, err := os.Stat(filepath.Join(dest, AllowedSignersFile)); !os.IsNotExist(err) {
+		t.Errorf("export holds an allowed_signers a verifier would trust: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, SenderAnchorsFile)); err != nil {
+		t.Error(err)
 	}
 }

@@ -37,6 +37,9 @@ func ParseRecipients(values []string) (*Encryption, error) {
 	enc := &Encryption{}
 	for _, v := range values {
 		v = strings.TrimSpace(v)
+		if looksLikeIdentity(v) {
+			return nil, errSecretRecipient("--encrypt-to")
+		}
 		if looksLikeRecipient(v) {
 			if err := enc.add(v, "--encrypt-to"); err != nil {
 				return nil, err
@@ -72,11 +75,25 @@ func looksLikeRecipient(s string) bool {
 	return strings.HasPrefix(s, "age1") || strings.HasPrefix(s, "ssh-")
 }
 
+// looksLikeIdentity reports whether s is an age secret key or plugin
+// identity given where a recipient was expected. Such a value must never
+// be echoed in an error message.
+func looksLikeIdentity(s string) bool {
+	u := strings.ToUpper(s)
+	return strings.HasPrefix(u, "AGE-SECRET-KEY-") || strings.HasPrefix(u, "AGE-PLUGIN-")
+}
+
+func errSecretRecipient(where string) error {
+	return fmt.Errorf("%s: this is an age identity (a secret key), not a recipient: give its public key (age-keygen -y FILE prints it)", where)
+}
+
 func (e *Encryption) add(s, where string) error {
 	var r age.Recipient
 	var err error
 	name := s
 	switch {
+	case looksLikeIdentity(s):
+		return errSecretRecipient(where)
 	case strings.HasPrefix(s, "age1pq1"):
 		r, err = age.ParseHybridRecipient(s)
 	case strings.HasPrefix(s, "age1"):

@@ -109,3 +109,32 @@ func TestParseRecipients(t *testing.T) {
 		t.Errorf("bad line: %v", err)
 	}
 }
+
+// An age identity given where a recipient belongs (on the command line, or
+// in a file such as age-keygen's output) is refused without echoing any of
+// the secret key.
+func TestParseRecipientsNeverEchoesSecretKey(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := id.String()
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	content := "# created: 2026-01-01T00:00:00Z\n# public key: " + id.Recipient().String() + "\n" + secret + "\n"
+	if err := os.WriteFile(keyFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.TrimPrefix(secret, "AGE-SECRET-KEY-1")
+	for _, v := range []string{secret, strings.ToLower(secret), keyFile} {
+		_, err := ParseRecipients([]string{v})
+		if err == nil {
+			t.Fatalf("%.20s…: accepted as a recipient", v)
+		}
+		if msg := strings.ToUpper(err.Error()); strings.Contains(msg, body[:8]) {
+			t.Errorf("error echoes the secret key: %v", err)
+		}
+		if !strings.Contains(err.Error(), "age identity (a secret key), not a recipient") {
+			t.Errorf("error does not say what is wrong: %v", err)
+		}
+	}
+}

@@ -36,27 +36,43 @@ type ExportResult struct {
 	CustodyHead Head   `json:"custody_head"`
 }
 
+// SenderAnchorsFile is the exporting case's allowed_signers as copied into
+// an export. It is informational: a recipient verifies with trust anchors
+// obtained independently (--allowed-signers), never with a file that
+// travelled with the evidence, since whoever could alter the package could
+// alter that file too.
+const SenderAnchorsFile = "allowed_signers.from-sender"
+
 // Export copies one archive (plain or .age) with its outer signature into
-// dest, a new directory laid out like a case (case.json, allowed_signers,
-// evidence/, custody/), so that 'custos verify DEST/evidence/ARCHIVE' and
-// the README's standard-tool procedure work there unchanged. The archive's
-// bytes are hashed while copied and must equal the digest the custody log
-// last recorded for it; an exported custody entry is appended (to the
-// case's log, before the log is copied) naming the archive, its digest and
-// the recipient.
-func (c *Case) Export(archive, dest string, opts ExportOptions) (*ExportResult, error) {
+// dest, a new directory laid out like a case (case.json, evidence/,
+// custody/, and the sender's allowed_signers as SenderAnchorsFile), so that
+// 'custos verify --allowed-signers ANCHORS DEST/evidence/ARCHIVE' and the
+// README's standard-tool procedure work there. The archive's bytes are
+// hashed while copied and must equal the digest the custody log last
+// recorded for it; an exported custody entry is appended (to the case's
+// log, before the log is copied) naming the archive, its digest and the
+// recipient. The package is built in a temporary directory beside dest and
+// renamed into place last, so dest never holds half a package.
+func (c *Case) Export(archive, dest string, opts ExportOptions) (res *ExportResult, err error) {
 	if archive != filepath.Base(archive) || !strings.Contains(archive, ".tar.zst") {
 		return nil, fmt.Errorf("archive %q: give an archive file name from %s", archive, c.Path(EvidenceDir))
 	}
 	if opts.Signer == nil {
 		return nil, errors.New("exporting needs a signing key for the custody entry: pass --key FILE or --agent")
 	}
-	if err := os.Mkdir(dest, 0o755); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s already exists: export into a new directory", dest)
-		}
+	dest = filepath.Clean(dest)
+	if _, err := os.Lstat(dest); err == nil {
+		return nil, fmt.Errorf("%s already exists: export into a new directory", dest)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
 	log := c.Custody()
 	unlock, err := log.lock()
 	if err != nil {
@@ -77,24 +93,23 @@ func (c *Case) Export(archive, dest string, opts ExportOptions) (*ExportResult, 
 		return nil, fmt.Errorf("no custody entry records a digest for %s: seal it first", archive)
 	}
 	for _, d := range []string{EvidenceDir, CustodyDir} {
-		if err := os.Mkdir(filepath.Join(dest, d), 0o755); err != nil {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
-	sum, err := copyFile(c.Path(EvidenceDir, archive), filepath.Join(dest, EvidenceDir, archive))
+	sum, err := copyFile(c.Path(EvidenceDir, archive), filepath.Join(tmp, EvidenceDir, archive))
 	if err != nil {
 		return nil, err
 	}
 	if sum != recorded {
-		os.RemoveAll(dest)
 		return nil, fmt.Errorf("%s has sha256 %s but the custody log records %s: not exported; run 'custos verify'", archive, sum, recorded)
 	}
 	sigName := strings.TrimSuffix(archive, EncryptedSuffix) + ".sig"
-	if _, err := copyFile(c.Path(EvidenceDir, sigName), filepath.Join(dest, EvidenceDir, sigName)); err != nil {
+	if _, err := copyFile(c.Path(EvidenceDir, sigName), filepath.Join(tmp, EvidenceDir, sigName)); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{CaseFile, AllowedSignersFile} {
-		if _, err := copyFile(c.Path(f), filepath.Join(dest, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for from, to := range map[string]string{CaseFile: CaseFile, AllowedSignersFile: SenderAnchorsFile} {
+		if _, err := copyFile(c.Path(from), filepath.Join(tmp, to)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}
@@ -112,10 +127,16 @@ func (c *Case) Export(archive, dest string, opts ExportOptions) (*ExportResult, 
 	}
 	for _, f := range files {
 		for _, name := range []string{f, f + ".sig"} {
-			if _, err := copyFile(filepath.Join(log.Dir, name), filepath.Join(dest, CustodyDir, name)); err != nil {
+			if _, err := copyFile(filepath.Join(log.Dir, name), filepath.Join(tmp, CustodyDir, name)); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return nil, err
+	}
+	if err := fsutil.SyncDir(filepath.Dir(dest)); err != nil {
+		return nil, err
 	}
 	return &ExportResult{Dir: dest, Archive: archive, SHA256: sum, CustodyHead: head}, nil
 }

@@ -1,11 +1,14 @@
 package preserve
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 )
 
 // readmeProcedure returns the shell block of the README's "Verify without
@@ -28,8 +31,14 @@ func readmeProcedure(t *testing.T) string {
 
 func runProcedure(t *testing.T, c *Case, who string) (string, error) {
 	t.Helper()
+	return runProcedureIn(t, t.TempDir(), c, who)
+}
+
+// runProcedureIn runs the procedure with dir as the working directory.
+func runProcedureIn(t *testing.T, dir string, c *Case, who string) (string, error) {
+	t.Helper()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", readmeProcedure(t))
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CASE="+c.Dir, "BAG="+c.BagName(testAcq), "WHO="+who, "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -107,5 +116,49 @@ func snapshot(t *testing.T, c *Case) func() {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// An encrypted archive, decrypted as the README says (age -d into the
+// current directory), passes the same procedure: the outer signature is
+// read from CASE/evidence, where seal wrote it.
+func TestReadmeProcedureEncrypted(t *testing.T) {
+	requireTools(t, "bash", "zstd", "tar", "sha256sum", "ssh-keygen", "find", "awk", "diff")
+	c, signer, _ := newTestCase(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := ParseRecipients([]string{id.Recipient().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Seal(testAcq, SealOptions{Signer: signer, Time: sealAt, Actor: "alice@example.org", Encrypt: enc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// age -d -i IDENTITY -o "$BAG.tar.zst" "$CASE/evidence/$BAG.tar.zst.age"
+	work := t.TempDir()
+	in, err := os.Open(res.Archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := age.Decrypt(in, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(work, c.BagName(testAcq)+".tar.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := runProcedureIn(t, work, c, "alice@example.org"); err != nil {
+		t.Fatalf("procedure failed on a good encrypted archive: %v\n%s", err, got)
 	}
 }

@@ -188,6 +188,17 @@ func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error)
 	if err := os.MkdirAll(c.Path(EvidenceDir), 0o755); err != nil {
 		return nil, err
 	}
+	if err := fsutil.WriteFile(sealingMarker(plain), []byte(acquisitionID+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	finished := false
+	defer func() {
+		// A seal that failed before its archive existed leaves nothing to
+		// recover: drop the marker.
+		if _, err := os.Stat(final); !finished && err != nil {
+			os.Remove(sealingMarker(plain))
+		}
+	}()
 
 	files, err := listPayload(stage)
 	if err != nil {
@@ -288,8 +299,16 @@ func (c *Case) Seal(acquisitionID string, opts SealOptions) (*SealResult, error)
 			return nil, fmt.Errorf("custody: %w", err)
 		}
 	}
+	finished = true
+	if err := os.Remove(sealingMarker(plain)); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
+
+// sealingMarker is written before an archive and removed once its custody
+// entries are: its presence says a seal of that archive was interrupted.
+func sealingMarker(plain string) string { return plain + ".sealing" }
 
 // clearInterruptedSeal handles an archive already present for plain (or
 // its .age form). One that a sealed custody entry records is sealed: an
@@ -322,9 +341,15 @@ func (c *Case) clearInterruptedSeal(log *CustodyLog, plain string) (string, erro
 		}
 	}
 	if named > 0 {
-		return "", fmt.Errorf("%s: the custody log names it but has no sealed entry (a seal was interrupted between custody entries); keep the archive and record the seal with 'custos custody add --action sealed'", filepath.Base(present[0]))
+		return "", fmt.Errorf("%s: the custody log names it but has no sealed entry (a seal was interrupted between custody entries); keep the archive and record the seal with 'custos custody add --action sealed --archive %s'", filepath.Base(present[0]), filepath.Base(present[0]))
 	}
-	for _, p := range append(present, plain+".sig") {
+	// Only an archive this case was in the middle of sealing is replaced;
+	// one that arrived otherwise (copied from another case) is not ours to
+	// delete.
+	if _, err := os.Stat(sealingMarker(plain)); err != nil {
+		return "", fmt.Errorf("%s exists but neither the custody log nor an interrupted seal accounts for it (was it copied from another case?): move it out of %s to seal again", filepath.Base(present[0]), filepath.Dir(plain))
+	}
+	for _, p := range append(present, plain+".sig", sealingMarker(plain)) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}

@@ -1716,3 +1716,50 @@ func TestReadAhead(t *testing.T) {
 		a.Close()
 	}
 }
+
+// zeroReader yields zeros.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A forged archive whose bag-info declares a huge payload, made of a file
+// of zeros that expands tens of thousands of times, is stopped by the
+// expansion guard soon after 256 MiB, not read to its end.
+func TestVerifyStopsDecompressionBomb(t *testing.T) {
+	c, _, anchors := newTestCase(t)
+	bag := c.BagName(testAcq)
+	archive := c.ArchivePath(testAcq)
+	os.MkdirAll(filepath.Dir(archive), 0o755)
+	f, err := os.Create(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := zstd.NewWriter(f, zstd.WithEncoderCRC(true), zstd.WithWindowSize(1<<20))
+	tw := tar.NewWriter(zw)
+	add := func(name string, size int64, r io.Reader) {
+		typ, mode := byte(tar.TypeReg), int64(0o644)
+		if strings.HasSuffix(name, "/") {
+			typ, mode = tar.TypeDir, 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: typ, Mode: mode, Size: size, ModTime: sealAt, Format: tar.FormatPAX}); err != nil {
+			t.Fatal(err)
+		}
+		if r != nil {
+			io.CopyN(tw, r, size)
+		}
+	}
+	info := "External-Identifier: IR-1\nInternal-Sender-Identifier: " + testAcq + "\nPayload-Oxum: 1099511627776.1\n"
+	add(bag+"/", 0, nil)
+	add(bag+"/bag-info.txt", int64(len(info)), strings.NewReader(info))
+	add(bag+"/bagit.txt", int64(len(bagitContent)), strings.NewReader(bagitContent))
+	add(bag+"/data/", 0, nil)
+	add(bag+"/data/zeros.json", 600<<20, zeroReader{})
+	tw.Close()
+	zw.Close()
+	f.Close()
+	_, err = VerifyArchive(archive, VerifyOptions{Anchors: anchors})
+	var ve *VerifyError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "data/zeros.json: zstd stream: decompression bomb:") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -134,6 +135,7 @@ const (
 	maxTagFile      = 64 << 20 // manifests
 	maxSmallTagFile = 1 << 20  // bagit.txt, bag-info.txt, signatures
 	maxEntries      = 1 << 20
+	maxNameBytes    = 64 << 20 // all entry names together: what a manifest of maxTagFile can list
 	oxumSlackBytes  = 64 << 20
 	oxumSlackFiles  = 1024
 	maxFailures     = 1000 // per check; the rest are counted
@@ -208,6 +210,9 @@ type verifier struct {
 	entries  int             // tar entries read
 	info     BagInfo         // parsed bag-info.txt, nil if unreadable
 	visitErr error
+	// compressed counts the archive bytes read so far (by the read-ahead
+	// goroutine), for the expansion-ratio guard.
+	compressed atomic.Int64
 }
 
 func (v *verifier) fail(file, check, format string, args ...any) {
@@ -306,7 +311,7 @@ func (v *verifier) stream(f *os.File) error {
 
 	h256, h512 := &hashCounter{h: sha256.New()}, sha512.New()
 	scan := newFrameScanner(maxZstdWindow)
-	plainTee := io.TeeReader(plain, io.MultiWriter(h256, h512, scan))
+	plainTee := io.TeeReader(plain, io.MultiWriter(h256, h512, scan, atomicCounter{&v.compressed}))
 	zr, err := zstd.NewReader(&frameGuard{r: plainTee, s: scan},
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
@@ -525,6 +530,40 @@ func (a *readAhead) Close() {
 }
 
 // hashCounter hashes and counts what is written to it.
+// atomicCounter counts bytes written into an atomic total.
+type atomicCounter struct{ n *atomic.Int64 }
+
+func (c atomicCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// bombGuard fails a read once the archive has expanded implausibly: past
+// minBombCheck decompressed bytes, more than maxExpansion bytes out per byte
+// in. Collections (JSON, logs, APKs) compress a few to a few dozen times;
+// only crafted input expands thousands of times. It bounds the time a
+// forged archive (whose Payload-Oxum the attacker chose) can take.
+type bombGuard struct {
+	r    io.Reader
+	tap  *tarTap
+	v    *verifier
+	name string
+}
+
+const (
+	minBombCheck = 256 << 20
+	maxExpansion = 2048
+)
+
+func (g bombGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if out := g.tap.n; out > minBombCheck && out > maxExpansion*g.v.compressed.Load() {
+		return n, &Failure{File: g.name, Check: CheckZstd, Detail: fmt.Sprintf(
+			"decompression bomb: %d bytes decoded from %d archive bytes (more than %d:1); stopped reading", out, g.v.compressed.Load(), maxExpansion)}
+	}
+	return n, err
+}
+
 type hashCounter struct {
 	h hash.Hash
 	n int64
@@ -599,7 +638,7 @@ func (v *verifier) readTar(r io.Reader) error {
 	prev := ""
 	copyBuf := make([]byte, 64<<10) // one buffer for every file: no garbage per file
 	var dataEnd int64
-	var oxumBytes, oxumFiles, payloadBytes, payloadFiles int64
+	var oxumBytes, oxumFiles, payloadBytes, payloadFiles, nameBytes int64
 	haveOxum := false
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
@@ -611,6 +650,9 @@ func (v *verifier) readTar(r io.Reader) error {
 		}
 		if n >= maxEntries {
 			return structural(hdr.Name, "more than %d entries", maxEntries)
+		}
+		if nameBytes += int64(len(hdr.Name)); nameBytes > maxNameBytes {
+			return structural(hdr.Name, "entry names exceed %d bytes in all", maxNameBytes)
 		}
 		name := strings.TrimSuffix(hdr.Name, "/")
 		top, rel, _ := strings.Cut(name, "/")
@@ -679,16 +721,21 @@ func (v *verifier) readTar(r io.Reader) error {
 		}
 		sf := &seenFile{size: hdr.Size}
 		h := sha256.New()
+		body := bombGuard{r: tr, tap: tap, v: v, name: rel}
 		switch {
 		case isPayload && v.opts.Visit != nil && v.visitErr == nil:
-			if err := v.opts.Visit(rel, io.TeeReader(tr, h)); err != nil {
+			if err := v.opts.Visit(rel, io.TeeReader(body, h)); err != nil {
+				var bomb *Failure
+				if errors.As(err, &bomb) {
+					return bomb
+				}
 				v.visitErr = fmt.Errorf("reading %s: %w", rel, err)
 			}
-			if _, err := io.CopyBuffer(h, tr, copyBuf); err != nil {
+			if _, err := io.CopyBuffer(h, body, copyBuf); err != nil {
 				return err
 			}
 		case isPayload:
-			if _, err := io.CopyBuffer(h, tr, copyBuf); err != nil {
+			if _, err := io.CopyBuffer(h, body, copyBuf); err != nil {
 				return err
 			}
 		default:

@@ -49,8 +49,10 @@ func collectCommand() *cli.Command {
 			}
 			ctx, stop := signalContext(c)
 			defer stop()
-			req.Progress = progressPrinter(o)
+			bar := newProgress(o, time.Now)
+			req.Progress = bar.update
 			acq, err := collectInto(ctx, o, cs, src, req, os.Args)
+			bar.finish()
 			if err != nil {
 				return err
 			}
@@ -116,20 +118,4 @@ func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {
 		return nil, usageError{fmt.Errorf("%s is not a case yet: pass --case-id to create it", dir)}
 	}
 	return preserve.OpenOrCreateCase(dir, preserve.CaseInfo{ID: id, Examiner: operator()})
-}
-
-// progressPrinter reports collection progress as plain lines on stderr,
-// at most one line per tenth of the fleet.
-func progressPrinter(o out) func(collect.Progress) {
-	if o.c.Bool("quiet") {
-		return nil
-	}
-	last := -1
-	return func(p collect.Progress) {
-		step := max(p.DevicesTotal/10, 1)
-		if p.DevicesDone == p.DevicesTotal || p.DevicesDone/step != last {
-			last = p.DevicesDone / step
-			o.infof("collected %d/%d devices", p.DevicesDone, p.DevicesTotal)
-		}
-	}
 }

@@ -76,8 +76,16 @@ func custodyCommand() *cli.Command {
 						}
 						e.Archive, e.ArchiveSHA256 = name, rep
 					}
-					if e.Action == preserve.ActionAcquired || e.Action == preserve.ActionSealed {
-						return usageError{errors.New("acquired and sealed entries are written by 'custos seal'")}
+					// acquired and sealed entries are written by seal. The one
+					// exception: a seal killed between its custody entries
+					// leaves a signed archive without its sealed entry, and seal
+					// refuses to redo it; this records it (verify then checks the
+					// digest against the other entries naming the archive).
+					switch {
+					case e.Action == preserve.ActionAcquired:
+						return usageError{errors.New("acquired entries are written by 'custos seal'")}
+					case e.Action == preserve.ActionSealed && e.Archive == "":
+						return usageError{errors.New("sealed entries are written by 'custos seal'; to complete an interrupted seal give --archive NAME")}
 					}
 					head, err := cs.Custody().Append(e, signer)
 					if err != nil {

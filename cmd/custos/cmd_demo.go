@@ -93,7 +93,7 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req := collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour, Now: now, Progress: progressPrinter(o)}
+	req := collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour, Now: now, Progress: newProgress(o, time.Now).update}
 	acq, err := collectInto(ctx, o, cs, src, req, os.Args)
 	if err != nil {
 		return fmt.Errorf("collecting: %w", err)

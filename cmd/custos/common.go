@@ -54,12 +54,13 @@ func toolString() string { return "custos " + version() }
 var (
 	jsonFlag    = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout (human text goes to stderr)"}
 	quietFlag   = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"}
+	noProgress  = &cli.BoolFlag{Name: "no-progress", Usage: "no progress bar or progress lines"}
 	caseFlag    = &cli.StringFlag{Name: "case", Usage: "case directory", Required: true}
 	anchorsFlag = &cli.StringFlag{Name: "allowed-signers", Usage: "trusted signers (ssh-keygen ALLOWED SIGNERS format); default CASE/allowed_signers"}
 )
 
 func commonFlags(fs ...cli.Flag) []cli.Flag {
-	return append(fs, jsonFlag, quietFlag)
+	return append(fs, jsonFlag, quietFlag, noProgress)
 }
 
 // out routes human text to stderr (unless --quiet) and JSON to stdout.
@@ -139,7 +140,12 @@ func loadAnchors(c *cli.Context, caseDir string) (*preserve.AllowedSigners, erro
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading trusted signers: %w (pass --allowed-signers; 'custos keygen' prints the line to put in it)", err)
+		hint := "pass --allowed-signers; 'custos keygen' prints the line to put in it"
+		if _, serr := os.Stat(filepath.Join(caseDir, preserve.SenderAnchorsFile)); c.String("allowed-signers") == "" && serr == nil {
+			hint = "this looks like an exported package: verify with trusted signers you obtained independently (--allowed-signers FILE); " +
+				preserve.SenderAnchorsFile + " travelled with the evidence and proves nothing"
+		}
+		return nil, fmt.Errorf("reading trusted signers: %w (%s)", err, hint)
 	}
 	a, err := preserve.ParseAllowedSigners(bytes.NewReader(data))
 	if err != nil {
