@@ -2,7 +2,6 @@ package intune
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -117,11 +116,4 @@ func parseTokenError(status int, header http.Header, body []byte) *Error {
 		e.RequestID = env.TraceID
 	}
 	return e
-}
-
-// errAs is errors.As for *Error.
-func errAs(err error) (*Error, bool) {
-	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
 }

@@ -54,8 +54,13 @@ type Config struct {
 	HTTP        *http.Client
 	Concurrency int // parallel per-device requests; default 4
 	PageSize    int // $top; default 100
-	UserAgent   string
-	Now         func() time.Time
+	// RequestsPerSecond and Burst pace every Graph request: the devices
+	// service allows 2,000 requests / 20 s per app per tenant. Defaults 90
+	// and 20; a negative rate disables the limiter.
+	RequestsPerSecond float64
+	Burst             int
+	UserAgent         string
+	Now               func() time.Time
 	// Sleep overrides the retry wait (tests).
 	Sleep func(context.Context, time.Duration) error
 }
@@ -97,6 +102,12 @@ func New(cfg Config) (*Source, error) {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
 	}
+	if cfg.RequestsPerSecond == 0 {
+		cfg.RequestsPerSecond = 90
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 20
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -109,9 +120,15 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	mk := func(base *url.URL) *httpx.Client {
-		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep}
+		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep, AuthSentinel: collect.ErrAuth}
 	}
-	return &Source{cfg: cfg, graph: mk(graph), login: mk(login)}, nil
+	s := &Source{cfg: cfg, graph: mk(graph), login: mk(login)}
+	s.graph.Limiter = httpx.NewLimiter(cfg.RequestsPerSecond, cfg.Burst, cfg.Concurrency)
+	s.graph.DecodeError = func(status int, h http.Header, body []byte) (string, string) {
+		e := parseGraphError(status, h, body)
+		return e.Code, e.Message
+	}
+	return s, nil
 }
 
 func baseURL(flag, s string) (*url.URL, error) {
@@ -180,7 +197,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 		g.Go(func() error {
 			if err := s.deviceApps(gctx, d, sink); err != nil {
 				reason := collect.ReasonError
-				if ge, ok := errAs(err); ok && ge.Status == http.StatusForbidden {
+				if errors.Is(err, httpx.ErrPermission) {
 					reason = collect.ReasonPermissionDenied
 				} else if errors.Is(err, collect.ErrAuth) || gctx.Err() != nil {
 					return fmt.Errorf("intune: apps of %s: %w", d.SourceID, err)
@@ -224,19 +241,13 @@ func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx
 		if cerr != nil {
 			return nil, collect.RawRef{}, cerr
 		}
-		if err != nil {
-			return nil, collect.RawRef{}, err
-		}
-		if resp.Status == http.StatusUnauthorized && attempt == 0 {
+		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
 			s.mu.Lock()
 			s.token = ""
 			s.mu.Unlock()
 			continue
 		}
-		if resp.Status != http.StatusOK {
-			return resp, ref, parseGraphError(resp.Status, resp.Header, resp.Body)
-		}
-		return resp, ref, nil
+		return resp, ref, err
 	}
 }
 
@@ -282,18 +293,18 @@ func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) 
 		"grant_type":    {"client_credentials"},
 	}
 	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	resp, err := s.login.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: []byte(form.Encode())})
+	resp, err := s.login.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: []byte(form.Encode()), Idempotent: true})
 	if resp != nil {
 		// Token responses are logged (status, timing) but never kept.
 		if _, cerr := capture(sink, resp, false); cerr != nil {
 			return "", cerr
 		}
 	}
+	if resp != nil && resp.Status >= 400 && resp.Status <= 499 {
+		return "", fmt.Errorf("requesting token for tenant %s: %w", s.cfg.Tenant, parseTokenError(resp.Status, resp.Header, resp.Body))
+	}
 	if err != nil {
 		return "", fmt.Errorf("requesting token: %w", err)
-	}
-	if resp.Status != http.StatusOK {
-		return "", fmt.Errorf("requesting token for tenant %s: %w", s.cfg.Tenant, parseTokenError(resp.Status, resp.Header, resp.Body))
 	}
 	var tok struct {
 		TokenType   string `json:"token_type"`
