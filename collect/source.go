@@ -42,6 +42,9 @@ type Request struct {
 	Selectors  []Selector
 	Now        time.Time     // reference time for staleness; default the run's start
 	StaleAfter time.Duration // Run records a stale gap for a device not seen for longer
+	// Since starts the window of interest for logs and audit events; zero
+	// means everything the source keeps.
+	Since time.Time
 	// Progress, when set, is called as devices complete. It must not block.
 	Progress func(Progress)
 	// Done reports the units (device keys, or other units a source names

@@ -26,6 +26,7 @@ func collectCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
 			&cli.BoolFlag{Name: "all", Usage: "collect every device"},
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
+			&cli.StringFlag{Name: "since", Usage: "start of the window of interest for admin audit events and logs: YYYY-MM-DD or RFC 3339 (default: all the source keeps)"},
 			&cli.StringFlag{Name: "tenant", Usage: "intune: Entra tenant id or domain"},
 			&cli.StringFlag{Name: "client-id", Usage: "intune: application (client) id"},
 			&cli.StringFlag{Name: "client-secret-file", Usage: "intune: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET)"},
@@ -80,6 +81,16 @@ func collectRequest(c *cli.Context) (collect.Request, error) {
 	}
 	if !req.All && len(req.Selectors) == 0 {
 		return req, usageError{errors.New("no devices selected: pass --device SELECTOR (repeatable) or --all")}
+	}
+	if v := c.String("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t, err = time.Parse(time.DateOnly, v)
+		}
+		if err != nil {
+			return req, usageError{fmt.Errorf("--since %q: want YYYY-MM-DD or an RFC 3339 time", v)}
+		}
+		req.Since = t.UTC()
 	}
 	return req, nil
 }

@@ -112,7 +112,8 @@ func runFingerprint(caseID string, d collect.Descriptor, req collect.Request) st
 		Endpoints  []string
 		Targets    []string
 		StaleAfter time.Duration
-	}{caseID, d.Name, d.API, d.Tenant, d.Principal, d.Endpoints, targets, req.StaleAfter})
+		Since      time.Time
+	}{caseID, d.Name, d.API, d.Tenant, d.Principal, d.Endpoints, targets, req.StaleAfter, req.Since.UTC()})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -151,11 +151,13 @@ func (s *Source) Describe() collect.Descriptor {
 			s.cfg.LoginURL + "/" + s.cfg.Tenant + "/oauth2/v2.0/token",
 			s.cfg.GraphURL + "/v1.0/deviceManagement/managedDevices",
 			s.cfg.GraphURL + "/beta/deviceManagement/managedDevices/{id}/detectedApps",
+			s.cfg.GraphURL + "/v1.0/deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates",
+			s.cfg.GraphURL + "/v1.0/deviceManagement/auditEvents",
 		},
 		Tenant:      s.cfg.Tenant,
 		Principal:   s.cfg.ClientID,
-		Permissions: []string{"DeviceManagementManagedDevices.Read.All"},
-		Telemetry:   []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory},
+		Permissions: []string{"DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All", "DeviceManagementApps.Read.All"},
+		Telemetry:   []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory, collect.TelemetryAdminAudit},
 	}
 }
 
@@ -188,6 +190,18 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 			}
 		}
 	}
+	// Admin audit events come before the devices' units close, so that an
+	// event about a device is written with it (and, after a resume, not
+	// again for a device already done).
+	if err := s.auditEvents(ctx, req.Since, devices, sink); err != nil {
+		if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || ctx.Err() != nil) {
+			return fmt.Errorf("intune: audit events: %w", err)
+		}
+		if gerr := sink.Gap(collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Reason: gapReason(err),
+			Detail: "auditEvents: " + err.Error()}); gerr != nil {
+			return gerr
+		}
+	}
 
 	var done, total = len(devices) - len(todo), len(devices)
 	var mu sync.Mutex
@@ -195,6 +209,15 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	g.SetLimit(s.cfg.Concurrency)
 	for _, d := range todo {
 		g.Go(func() error {
+			if err := s.complianceStates(gctx, d, sink); err != nil {
+				if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || gctx.Err() != nil) {
+					return fmt.Errorf("intune: compliance of %s: %w", d.SourceID, err)
+				}
+				if gerr := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState,
+					Reason: gapReason(err), Detail: "compliance policy states: " + err.Error()}); gerr != nil {
+					return gerr
+				}
+			}
 			if err := s.deviceApps(gctx, d, sink); err != nil {
 				reason := collect.ReasonError
 				if errors.Is(err, httpx.ErrPermission) {
@@ -213,13 +236,23 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 			mu.Lock()
 			done++
 			if req.Progress != nil {
-				req.Progress(collect.Progress{DevicesDone: done, DevicesTotal: total})
+				st := s.graph.Stats().Add(s.login.Stats())
+				req.Progress(collect.Progress{DevicesDone: done, DevicesTotal: total,
+					Requests: int(st.Requests), Throttled: int(st.Waits), Waited: st.WaitTime})
 			}
 			mu.Unlock()
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// gapReason is the gap reason for a failed fetch.
+func gapReason(err error) string {
+	if errors.Is(err, httpx.ErrPermission) {
+		return collect.ReasonPermissionDenied
+	}
+	return collect.ReasonError
 }
 
 // get performs an authenticated GET, captures every response, and returns
@@ -325,13 +358,14 @@ type page struct {
 	Value    []json.RawMessage `json:"value"`
 }
 
-// eachPage GETs first and follows @odata.nextLink on the configured host
-// only, calling fn with each page and its RawRef.
+// eachPage GETs first and follows @odata.nextLink on the configured origin
+// only, calling fn with each page and its RawRef. A link that repeats any
+// page already fetched (the first included) stops the listing with an error.
 func (s *Source) eachPage(ctx context.Context, first *url.URL, sink collect.Sink, fn func(p page, ref collect.RawRef) error) error {
-	seen := map[string]bool{}
-	u := first
-	for n := 1; ; n++ {
-		resp, ref, err := s.get(ctx, u, sink)
+	pager := s.graph.NewPager(first)
+	for {
+		n := pager.Page()
+		resp, ref, err := s.get(ctx, pager.URL(), sink)
 		if err != nil {
 			return fmt.Errorf("page %d: %w", n, err)
 		}
@@ -342,18 +376,13 @@ func (s *Source) eachPage(ctx context.Context, first *url.URL, sink collect.Sink
 		if err := fn(p, ref); err != nil {
 			return err
 		}
-		if p.NextLink == "" {
-			return nil
-		}
-		if seen[p.NextLink] {
-			return fmt.Errorf("page %d: paging link repeats an earlier page; stopping", n)
-		}
-		seen[p.NextLink] = true
-		next, err := s.graph.SameOrigin(p.NextLink)
+		more, err := pager.Next(p.NextLink)
 		if err != nil {
 			return fmt.Errorf("page %d: @odata.nextLink: %w", n, err)
 		}
-		u = next
+		if !more {
+			return nil
+		}
 	}
 }
 

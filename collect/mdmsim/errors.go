@@ -3,6 +3,7 @@ package mdmsim
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,17 +62,72 @@ func methodNotAllowed(r *http.Request) *apiError {
 // intuneNotFound is Intune's 404: the message is itself a CRLF-formatted
 // JSON document ("_version": 3) naming the Intune front end that failed.
 func intuneNotFound(activityID, resourcePath string) *apiError {
-	detail := fmt.Sprintf("An error has occurred - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: %s - Url: https://fef.msub05.manage.microsoft.com/DeviceFE/StatelessDeviceFEService/%s?api-version=5025-09-15",
-		activityID, resourcePath)
-	msg := "{\r\n" +
+	return &apiError{status: http.StatusNotFound, code: "ResourceNotFound",
+		message: intuneMessage("An error has occurred", activityID, resourcePath, "")}
+}
+
+// intuneMessage is the JSON document Intune puts in error.message, with
+// its CRLF formatting and the RetryAfter key Intune leaves null.
+func intuneMessage(text, activityID, resourcePath, phrase string) string {
+	detail := fmt.Sprintf("%s - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: %s - Url: https://fef.msub05.manage.microsoft.com/DeviceFE/StatelessDeviceFEService/%s?api-version=5025-09-15",
+		text, activityID, resourcePath)
+	return "{\r\n" +
 		"  \"_version\": 3,\r\n" +
 		"  \"Message\": " + string(appendJSON(nil, detail)) + ",\r\n" +
-		"  \"CustomApiErrorPhrase\": \"\",\r\n" +
+		"  \"CustomApiErrorPhrase\": " + string(appendJSON(nil, phrase)) + ",\r\n" +
 		"  \"RetryAfter\": null,\r\n" +
 		"  \"ErrorSourceService\": \"\",\r\n" +
 		"  \"HttpHeaders\": \"{}\"\r\n" +
 		"}"
-	return &apiError{status: http.StatusNotFound, code: "ResourceNotFound", message: msg}
+}
+
+// intunePath is the resource path Intune's nested messages name: the
+// request path without its version.
+func intunePath(r *http.Request) string {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	_, rest, _ := strings.Cut(p, "/")
+	return rest
+}
+
+// throttled is the 429 the rate limiter and Fault429 answer. retryAfter is
+// the Retry-After header value in seconds, or 0 to omit it.
+func throttled(r *http.Request, activityID string, retryAfter int) *apiError {
+	e := &apiError{status: http.StatusTooManyRequests, code: "TooManyRequests",
+		message: intuneMessage("Too many requests", activityID, intunePath(r), "TooManyRequests"), header: http.Header{}}
+	if retryAfter > 0 {
+		e.header.Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	return e
+}
+
+// faultError is the Graph error a status fault answers with.
+func faultError(f Fault, r *http.Request, activityID string, retryAfter int) *apiError {
+	switch f {
+	case Fault401:
+		return unauthenticated(r, msgTokenExpired)
+	case Fault403:
+		return &apiError{status: http.StatusForbidden, code: "Forbidden", message: intuneMessage(
+			"Application is not authorized to perform this operation. Application must have one of the following scopes: DeviceManagementManagedDevices.Read.All, DeviceManagementManagedDevices.ReadWrite.All",
+			activityID, intunePath(r), "")}
+	case Fault429, Fault429NoRetryAfter:
+		return throttled(r, activityID, retryAfter)
+	case Fault500:
+		return &apiError{status: http.StatusInternalServerError, code: "InternalServerError",
+			message: intuneMessage("An internal server error has occurred", activityID, intunePath(r), "")}
+	case Fault502:
+		return &apiError{status: http.StatusBadGateway, code: "BadGateway", message: "Bad Gateway"}
+	case Fault503:
+		e := &apiError{status: http.StatusServiceUnavailable, code: "serviceNotAvailable",
+			message: "The service is temporarily unavailable. Try the request again after a delay.", header: http.Header{}}
+		if retryAfter > 0 {
+			e.header.Set("Retry-After", strconv.Itoa(retryAfter))
+		}
+		return e
+	case Fault504:
+		return &apiError{status: http.StatusGatewayTimeout, code: "GatewayTimeout",
+			message: "The gateway did not receive a timely response from the upstream server."}
+	}
+	panic("mdmsim: not a status fault: " + f.String())
 }
 
 type graphErrorBody struct {

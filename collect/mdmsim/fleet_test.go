@@ -3,6 +3,8 @@ package mdmsim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,18 +39,48 @@ func TestFleetDeterministic(t *testing.T) {
 // tests rely on.
 func TestFleetInvariants(t *testing.T) {
 	rare := map[string]bool{SileoAppName: true, RogueAppName: true, TermuxAppName: true}
-	for seed := int64(1); seed <= 25; seed++ {
+	type fleetCase struct {
+		seed int64
+		n    int
+		apps int
+	}
+	var cases []fleetCase
+	for seed := int64(1); seed <= 10; seed++ {
 		for _, n := range []int{1, 4, 5, 7, 10, 11, 17, 50, 203} {
-			f := NewFleet(seed, n, fixedNow)
-			if len(f.Devices) != n {
-				t.Fatalf("seed %d n %d: %d devices", seed, n, len(f.Devices))
+			cases = append(cases, fleetCase{seed, n, 0})
+		}
+		cases = append(cases, fleetCase{seed, 23, 12})
+	}
+	cases = append(cases, fleetCase{3, MaterializeLimit + 200, 0}, fleetCase{4, MaterializeLimit + 1, 20})
+	for _, c := range cases {
+		seed, n := c.seed, c.n
+		t.Run(fmt.Sprintf("seed=%d/n=%d/apps=%d", seed, n, c.apps), func(t *testing.T) {
+			t.Parallel()
+			f := NewFleetApps(seed, n, fixedNow, c.apps)
+			devices := slices.Collect(func(yield func(*Device) bool) {
+				for _, d := range f.All() {
+					if !yield(d) {
+						return
+					}
+				}
+			})
+			if f.Len() != n || len(devices) != n || (n <= MaterializeLimit) != (len(f.Devices) == n) {
+				t.Fatalf("seed %d n %d: Len %d, %d devices, %d materialised", seed, n, f.Len(), len(devices), len(f.Devices))
 			}
 			if n >= 5 && len(f.Planted) != len(Scenarios) {
 				t.Fatalf("seed %d n %d: planted %v", seed, n, f.Planted)
 			}
 			ids := map[string]bool{}
-			for i, d := range f.Devices {
-				if i > 0 && f.Devices[i-1].ID >= d.ID {
+			upns := map[string]bool{}
+			for i, d := range devices {
+				if f.Index(d.ID) != i || f.Index(strings.ToUpper(d.ID)) != i {
+					t.Fatalf("seed %d n %d: Index(%s) = %d, want %d", seed, n, d.ID, f.Index(d.ID), i)
+				}
+				if upns[d.UserPrincipalName] {
+					t.Fatalf("seed %d n %d: user %s has two devices", seed, n, d.UserPrincipalName)
+				}
+				upns[d.UserPrincipalName] = true
+				if i > 0 && devices[i-1].ID >= d.ID {
 					t.Fatalf("seed %d n %d: devices not sorted by id", seed, n)
 				}
 				if !guidRE.MatchString(d.ID) || !guidRE.MatchString(d.UserID) || !guidRE.MatchString(d.AzureADDeviceID) {
@@ -91,11 +123,24 @@ func TestFleetInvariants(t *testing.T) {
 				}
 			}
 			// Every reported app+version is on at least two devices,
-			// except the planted rare apps, which are on exactly one.
-			for _, a := range f.DetectedApps() {
-				holders := f.DevicesWithApp(a.ID)
-				if int(a.DeviceCount) != len(holders) {
-					t.Fatalf("seed %d n %d: %s deviceCount %d, holders %d", seed, n, a.DisplayName, a.DeviceCount, len(holders))
+			// except the planted rare apps, which are on exactly one; the
+			// device counts are what the devices report.
+			counts := map[string]int{}
+			for _, d := range devices {
+				for _, a := range d.ReportedApps() {
+					counts[a.ID]++
+				}
+			}
+			apps := f.DetectedApps()
+			if len(apps) != len(counts) {
+				t.Fatalf("seed %d n %d: %d tenant apps, devices report %d", seed, n, len(apps), len(counts))
+			}
+			for i, a := range apps {
+				if i > 0 && apps[i-1].ID >= a.ID {
+					t.Fatalf("seed %d n %d: tenant apps not sorted by id", seed, n)
+				}
+				if int(a.DeviceCount) != counts[a.ID] {
+					t.Fatalf("seed %d n %d: %s deviceCount %d, reported by %d", seed, n, a.DisplayName, a.DeviceCount, counts[a.ID])
 				}
 				switch {
 				case rare[a.DisplayName] && a.DeviceCount != 1:
@@ -104,19 +149,41 @@ func TestFleetInvariants(t *testing.T) {
 					t.Errorf("seed %d n %d: ordinary %q %s on %d device(s)", seed, n, a.DisplayName, a.Version, a.DeviceCount)
 				}
 			}
-			for _, d := range f.Devices {
+			if len(apps) > 0 {
+				a := apps[len(apps)/2]
+				holders := f.DevicesWithApp(a.ID)
+				if len(holders) != int(a.DeviceCount) || !slices.IsSortedFunc(holders, func(x, y *Device) int { return strings.Compare(x.ID, y.ID) }) {
+					t.Errorf("seed %d n %d: DevicesWithApp(%s) = %d devices, want %d in id order", seed, n, a.ID, len(holders), a.DeviceCount)
+				}
+				for _, d := range holders {
+					if !containsApp(d.ReportedApps(), a.ID) {
+						t.Errorf("seed %d n %d: %s listed for %s does not report it", seed, n, d.ID, a.ID)
+					}
+				}
+			}
+			reported := 0
+			for _, d := range devices {
+				rep := d.ReportedApps()
+				reported += len(rep)
 				seen := map[string]bool{}
 				for _, a := range d.Apps {
 					if seen[a.DisplayName] {
 						t.Errorf("%s carries %q twice", d.ID, a.DisplayName)
 					}
 					seen[a.DisplayName] = true
-					if d.Personal() && !a.Managed && containsApp(d.ReportedApps(), a.ID) {
+					if d.Personal() && !a.Managed && containsApp(rep, a.ID) {
 						t.Errorf("personal %s reports unmanaged %q", d.ID, a.DisplayName)
 					}
 				}
 			}
-		}
+			total := 0
+			for _, a := range apps {
+				total += int(a.DeviceCount)
+			}
+			if total != reported {
+				t.Errorf("seed %d n %d: deviceCounts add up to %d, devices report %d apps", seed, n, total, reported)
+			}
+		})
 	}
 }
 

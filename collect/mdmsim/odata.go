@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // propTable lists the Graph properties of an entity type: the exported
@@ -107,6 +110,16 @@ func (pt *propTable) stringProp(v reflect.Value, name string) string {
 	return f.String()
 }
 
+// timeProp returns the value of a date-time property by canonical name.
+func (pt *propTable) timeProp(v reflect.Value, name string) time.Time {
+	p, ok := pt.byFold[strings.ToLower(name)]
+	if !ok {
+		return time.Time{}
+	}
+	t, _ := v.Field(pt.fields[p]).Interface().(time.Time)
+	return t
+}
+
 // appendObject appends the JSON object for struct value v holding the
 // selected properties, preceded by @odata.context when context is not empty.
 // Nulls are kept, as Graph does.
@@ -123,9 +136,9 @@ func (pt *propTable) appendObject(dst []byte, context string, v reflect.Value, s
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSON(dst, pt.names[p])
+		dst = appendString(dst, pt.names[p])
 		dst = append(dst, ':')
-		dst = appendJSON(dst, v.Field(pt.fields[p]).Interface())
+		dst = appendValue(dst, v.Field(pt.fields[p]))
 	}
 	return append(dst, '}')
 }
@@ -141,6 +154,103 @@ func appendJSON(dst []byte, v any) []byte {
 		panic(fmt.Sprintf("mdmsim: encoding %T: %v", v, err)) // only fixed, encodable types reach here
 	}
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+var (
+	timeType = reflect.TypeFor[time.Time]()
+	rawType  = reflect.TypeFor[json.RawMessage]()
+)
+
+// appendValue appends v encoded as JSON, byte for byte as appendJSON
+// would, without encoding/json's per-call cost for the scalar kinds that
+// make up most properties.
+func appendValue(dst []byte, v reflect.Value) []byte {
+	switch t := v.Type(); {
+	case t == timeType:
+		var tm time.Time
+		if v.CanAddr() {
+			tm = *v.Addr().Interface().(*time.Time)
+		} else {
+			tm = v.Interface().(time.Time)
+		}
+		if y := tm.Year(); y < 0 || y > 9999 {
+			break // encoding/json's error path
+		}
+		dst = append(dst, '"')
+		dst = tm.AppendFormat(dst, time.RFC3339Nano)
+		return append(dst, '"')
+	case t == rawType:
+		if v.IsNil() {
+			return append(dst, "null"...)
+		}
+	case t.Kind() == reflect.String:
+		return appendString(dst, v.String())
+	case t.Kind() == reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool())
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
+		if v.IsNil() {
+			return append(dst, "null"...)
+		}
+		return appendString(dst, v.Elem().String())
+	}
+	return appendJSON(dst, v.Interface())
+}
+
+// appendString appends s as a JSON string the way encoding/json does
+// without HTML escaping: quotes, backslashes and control characters
+// escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // query holds the OData system query options the simulator understands.
@@ -201,32 +311,53 @@ func parseQuery(r *http.Request) (query, *apiError) {
 	return q, nil
 }
 
-// filterTerm is one applied `prop eq 'value'` comparison.
+// filterTerm is one applied comparison: `prop eq 'value'` on a string
+// property, or `prop op datetime` on a date-time property.
 type filterTerm struct {
-	prop  string // canonical property name
-	value string
+	prop   string // canonical property name
+	op     string // eq, or for date-times one of eq gt ge lt le
+	value  string
+	isTime bool      // a date-time comparison
+	at     time.Time // the parsed value of a date-time term
 }
 
-// parseFilter extracts the supported `prop eq 'value'` terms of a $filter
-// joined by "and". Everything else — other properties, other operators,
-// functions, "or", syntax it cannot read — is silently ignored, which is
-// what Intune does with filters it does not support (it returns the
-// unfiltered set). A client must therefore always re-filter locally.
-func parseFilter(raw string, supported []string) []filterTerm {
+// filterSpec says which terms a collection honours.
+type filterSpec struct {
+	strings []string // properties compared with eq 'literal' (case-insensitively)
+	times   []string // date-time properties compared with eq, gt, ge, lt, le
+}
+
+// parseFilter extracts the supported terms of a $filter joined by "and".
+// Everything else — other properties, other operators, functions, "or",
+// syntax it cannot read — is silently ignored, which is what Intune does
+// with filters it does not support (it returns the unfiltered set). A
+// client must therefore always re-filter locally. The one error is a
+// supported date-time property compared with something that is not a
+// date-time, which Graph rejects with 400.
+func parseFilter(raw string, spec filterSpec) ([]filterTerm, *apiError) {
 	var terms []filterTerm
 	for _, t := range splitAnd(raw) {
-		prop, value, ok := parseEq(t)
+		prop, op, value, quoted, ok := parseComparison(t)
 		if !ok {
 			continue
 		}
-		for _, s := range supported {
-			if strings.EqualFold(prop, s) {
-				terms = append(terms, filterTerm{prop: s, value: value})
-				break
+		if i := slices.IndexFunc(spec.strings, func(s string) bool { return strings.EqualFold(s, prop) }); i >= 0 {
+			if op == "eq" && quoted {
+				terms = append(terms, filterTerm{prop: spec.strings[i], op: op, value: value})
 			}
+			continue
 		}
+		i := slices.IndexFunc(spec.times, func(s string) bool { return strings.EqualFold(s, prop) })
+		if i < 0 || !slices.Contains([]string{"eq", "gt", "ge", "lt", "le"}, op) {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, value)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("The DateTimeOffset text '%s' should be in format 'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value is within valid range.", value))
+		}
+		terms = append(terms, filterTerm{prop: spec.times[i], op: op, value: value, isTime: true, at: at})
 	}
-	return terms
+	return terms, nil
 }
 
 // splitAnd splits on the keyword "and" outside single-quoted literals.
@@ -246,9 +377,11 @@ func splitAnd(s string) []string {
 	return append(parts, s[start:])
 }
 
-// parseEq reads `identifier eq 'literal'`; a doubled quote inside the
-// literal stands for one quote.
-func parseEq(t string) (prop, value string, ok bool) {
+// parseComparison reads `identifier op value`, where op is a two-letter
+// OData comparison operator (any case, returned in lower case) and value
+// is a quoted literal (a doubled quote inside stands for one quote) or a
+// bare token running to the end of the term.
+func parseComparison(t string) (prop, op, value string, quoted, ok bool) {
 	t = strings.TrimSpace(t)
 	i := 0
 	for i < len(t) && (t[i] >= 'a' && t[i] <= 'z' || t[i] >= 'A' && t[i] <= 'Z' || t[i] >= '0' && t[i] <= '9') {
@@ -256,12 +389,19 @@ func parseEq(t string) (prop, value string, ok bool) {
 	}
 	prop = t[:i]
 	rest := strings.TrimLeft(t[i:], " ")
-	if prop == "" || len(rest) < 2 || !strings.EqualFold(rest[:2], "eq") {
-		return "", "", false
+	if prop == "" || len(rest) < 3 || rest[2] != ' ' {
+		return "", "", "", false, false
 	}
+	op = strings.ToLower(rest[:2])
 	rest = strings.TrimLeft(rest[2:], " ")
-	if rest == "" || rest[0] != '\'' {
-		return "", "", false
+	if rest == "" {
+		return "", "", "", false, false
+	}
+	if rest[0] != '\'' {
+		if strings.ContainsAny(rest, " '") {
+			return "", "", "", false, false
+		}
+		return prop, op, rest, false, true
 	}
 	var b strings.Builder
 	for j := 1; j < len(rest); j++ {
@@ -275,18 +415,39 @@ func parseEq(t string) (prop, value string, ok bool) {
 			continue
 		}
 		if strings.TrimSpace(rest[j+1:]) != "" {
-			return "", "", false
+			return "", "", "", false, false
 		}
-		return prop, b.String(), true
+		return prop, op, b.String(), true, true
 	}
-	return "", "", false
+	return "", "", "", false, false
 }
 
-// matches reports whether v satisfies every term (string equality, compared
-// case-insensitively as Intune does).
+// matches reports whether v satisfies every term: string equality
+// compared case-insensitively as Intune does, date-times compared as
+// instants.
 func (pt *propTable) matches(v reflect.Value, terms []filterTerm) bool {
 	for _, t := range terms {
-		if !strings.EqualFold(pt.stringProp(v, t.prop), t.value) {
+		if !t.isTime {
+			if !strings.EqualFold(pt.stringProp(v, t.prop), t.value) {
+				return false
+			}
+			continue
+		}
+		c := pt.timeProp(v, t.prop).Compare(t.at)
+		ok := false
+		switch t.op {
+		case "eq":
+			ok = c == 0
+		case "gt":
+			ok = c > 0
+		case "ge":
+			ok = c >= 0
+		case "lt":
+			ok = c < 0
+		case "le":
+			ok = c <= 0
+		}
+		if !ok {
 			return false
 		}
 	}
@@ -337,6 +498,8 @@ func filterScope(terms []filterTerm) string {
 	var b strings.Builder
 	for _, t := range terms {
 		b.WriteString(t.prop)
+		b.WriteByte(0)
+		b.WriteString(t.op)
 		b.WriteByte(0)
 		b.WriteString(strings.ToLower(t.value))
 		b.WriteByte(0)

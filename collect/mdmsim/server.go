@@ -1,16 +1,16 @@
 package mdmsim
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,17 +34,55 @@ const (
 // Options configure a Server. The zero value of every field selects its
 // default.
 type Options struct {
-	Devices      int           // fleet size; default 50
-	Seed         int64         // fleet seed; default 1
+	Devices      int           // fleet size; default 50, at most MaxDevices
+	Seed         int64         // fleet seed, also seeds the fault and Retry-After draws; default 1
 	Tenant       string        // tenant domain; default DefaultTenant (Fleet.TenantID is accepted too)
 	ClientID     string        // default DemoClientID
 	ClientSecret string        // default DemoClientSecret
 	Now          time.Time     // fleet reference time; default time.Now().UTC() truncated to seconds
 	TokenTTL     time.Duration // access-token lifetime; default 3599s
-	MaxPageSize  int           // managedDevices/detectedApps page size cap; default 100
-	// Clock drives token issuance and expiry (and error timestamps) only;
-	// default time.Now. Tests advance it to expire tokens.
+	MaxPageSize  int           // page size cap of every collection; default 100
+	// AppsPerDevice is about how many apps a device carries; default
+	// DefaultAppsPerDevice (see NewFleetApps). Tests that page through
+	// every app of a fleet run faster with a lighter fleet.
+	AppsPerDevice int
+	// Clock drives token issuance and expiry, error timestamps and the
+	// rate limiters; default time.Now. Tests advance it to expire tokens
+	// or refill a bucket.
 	Clock func() time.Time
+
+	// RateLimit is the sustained rate, in requests per second of Clock,
+	// of a token bucket shared by every Graph request (each request inside
+	// a $batch counts; the $batch envelope and the token endpoint do not).
+	// A request finding the bucket empty is answered 429 TooManyRequests
+	// with Retry-After (seconds until a token is back, at least 1). Zero
+	// means unlimited. Intune's devices service allows 2,000 requests per
+	// 20 s per app and tenant, i.e. RateLimit 100 with RateBurst 2000.
+	RateLimit float64
+	// RateBurst is the bucket size; default ceil(RateLimit).
+	RateBurst int
+	// DeviceAppsRateLimit and DeviceAppsRateBurst add a second, usually
+	// tighter bucket for the beta per-device detectedApps endpoint, which
+	// Intune throttles harder than the rest.
+	DeviceAppsRateLimit float64
+	DeviceAppsRateBurst int
+	// RetryAfterOmit is the fraction (0 to 1) of throttling 429s, Fault429
+	// and Fault503 responses sent without Retry-After, as Intune sometimes
+	// does. The choice is drawn from a PRNG seeded with Seed.
+	RetryAfterOmit float64
+
+	// Faults are random faults injected into Graph requests (see
+	// ParseFaults); Server.Inject forces faults on chosen paths.
+	Faults Faults
+	// ForeignURL is where FaultForeignLink points paging links; default
+	// the request's port on 127.0.0.2, which a client that wrongly follows
+	// the link finds closed (and which never leaves the machine).
+	ForeignURL string
+	// LogLimit bounds the request log: 0 keeps every request (the
+	// default), a positive value keeps the most recent LogLimit requests
+	// and a negative value keeps none. Counters (Stats) and the record of
+	// unexpected requests are kept regardless.
+	LogLimit int
 }
 
 // Request is one request the server answered.
@@ -52,28 +90,59 @@ type Request struct {
 	Method    string
 	Path      string
 	RawQuery  string
-	Status    int
+	Status    int    // 0 when the connection was reset (FaultReset)
 	RequestID string // the request-id (Graph) or x-ms-request-id (token endpoint) sent back
+	// Fault is the fault injected into this response, or FaultNone.
+	Fault Fault
+	// RateLimited reports a 429 from the rate limiter (not from a fault).
+	RateLimited bool
+	// Unexpected reports a path, version or method the simulator does
+	// not serve (answered as Graph does: 400 BadRequest "Resource not
+	// found for the segment …", "Invalid version", or 405).
+	Unexpected bool
+	// Batch holds the requests of a $batch body, in the order sent.
+	Batch []Request
+}
+
+// Stats counts what the server sent since it was built or ResetLog was
+// called. Requests inside $batch bodies count in BatchItems and in every
+// other counter, but not in Requests.
+type Stats struct {
+	Requests   int           // HTTP requests answered, token endpoint included
+	BatchItems int           // requests answered inside $batch bodies
+	Status429  int           // 429 responses, whatever sent them
+	Throttled  int           // 429 responses sent by the rate limiters
+	Faults     map[Fault]int // faults injected, by kind
+	Unexpected int           // requests for paths or methods not served
 }
 
 // Server simulates the Entra ID token endpoint and the Intune part of
 // Microsoft Graph on one listener: the login authority and the Graph host are
 // the same base URL. It is safe for concurrent use.
 type Server struct {
-	opts    Options
-	fleet   *Fleet
-	devices *propTable
-	apps    *propTable
-	skip    skipTokens
+	opts   Options
+	fleet  *Fleet
+	props  map[reflect.Type]*propTable
+	skip   skipTokens
+	limit  *bucket
+	appsLi *bucket
 
-	mu     sync.Mutex
-	tokens map[string]time.Time // access token -> expiry
-	log    []Request
+	mu         sync.Mutex
+	tokens     map[string]time.Time // access token -> expiry
+	log        []Request
+	unexpected []Request
+	stats      Stats
+	injections []injection
+	faultRNG   *mrand.Rand // fault draws only, so that other draws do not shift them
+	miscRNG    *mrand.Rand // Retry-After omission, truncation points, $batch order
 
 	url  string
 	srv  *http.Server
 	done chan struct{}
 }
+
+// maxUnexpected bounds the record of unexpected requests.
+const maxUnexpected = 1000
 
 // New builds the fleet and a server for it without listening; use Handler
 // with httptest, or Start.
@@ -105,15 +174,31 @@ func New(opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	if opts.Faults.SlowDelay <= 0 {
+		opts.Faults.SlowDelay = 2 * time.Second
+	}
+	if opts.Faults.RetryAfter <= 0 {
+		opts.Faults.RetryAfter = time.Second
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
+	seed := uint64(opts.Seed)
 	return &Server{
-		opts:    opts,
-		fleet:   NewFleet(opts.Seed, opts.Devices, opts.Now),
-		devices: newPropTable(reflect.TypeFor[Device](), "microsoft.graph.managedDevice"),
-		apps:    newPropTable(reflect.TypeFor[DetectedApp](), "microsoft.graph.detectedApp"),
-		skip:    skipTokens{key: key},
-		tokens:  map[string]time.Time{},
+		opts:  opts,
+		fleet: NewFleetApps(opts.Seed, opts.Devices, opts.Now, opts.AppsPerDevice),
+		props: map[reflect.Type]*propTable{
+			reflect.TypeFor[Device]():                      newPropTable(reflect.TypeFor[Device](), "microsoft.graph.managedDevice"),
+			reflect.TypeFor[DetectedApp]():                 newPropTable(reflect.TypeFor[DetectedApp](), "microsoft.graph.detectedApp"),
+			reflect.TypeFor[DeviceCompliancePolicyState](): newPropTable(reflect.TypeFor[DeviceCompliancePolicyState](), "microsoft.graph.deviceCompliancePolicyState"),
+			reflect.TypeFor[AuditEvent]():                  newPropTable(reflect.TypeFor[AuditEvent](), "microsoft.graph.auditEvent"),
+		},
+		skip:     skipTokens{key: key},
+		limit:    newBucket(opts.RateLimit, opts.RateBurst),
+		appsLi:   newBucket(opts.DeviceAppsRateLimit, opts.DeviceAppsRateBurst),
+		tokens:   map[string]time.Time{},
+		stats:    Stats{Faults: map[Fault]int{}},
+		faultRNG: mrand.New(mrand.NewPCG(seed, 0x6661756c7473)),
+		miscRNG:  mrand.New(mrand.NewPCG(seed, 0x6d697363)),
 	}
 }
 
@@ -145,13 +230,6 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 // Fleet is the fleet being served; it must not be modified.
 func (s *Server) Fleet() *Fleet { return s.fleet }
 
-// Requests returns a copy of the log of requests served, in completion order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
-
 // Close stops a server started with Start and waits for it to stop serving.
 // It is a no-op for a server built with New.
 func (s *Server) Close() error {
@@ -163,42 +241,359 @@ func (s *Server) Close() error {
 	return err
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// ---- test hooks ----
+
+// Requests returns a copy of the log of requests served, in completion
+// order (see Options.LogLimit).
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.opts.LogLimit; l > 0 && len(s.log) > l {
+		return slices.Clone(s.log[len(s.log)-l:])
+	}
+	return slices.Clone(s.log)
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+// Unexpected returns the requests, $batch items included, for paths,
+// versions or methods the simulator does not serve (the first 1,000). A
+// client under test should have none.
+func (s *Server) Unexpected() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.unexpected)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Faults = make(map[Fault]int, len(s.stats.Faults))
+	for f, n := range s.stats.Faults {
+		st.Faults[f] = n
+	}
+	return st
+}
+
+// ResetLog clears the request log, the record of unexpected requests and
+// the counters. Injections, tokens and rate-limit state are kept.
+func (s *Server) ResetLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log, s.unexpected = nil, nil
+	s.stats = Stats{Faults: map[Fault]int{}}
+}
+
+// Inject forces fault f on the next n requests whose path matches pattern,
+// before the rate limiter and the random faults are consulted; n < 0 means
+// every matching request until ClearInjections, and n == 0 does nothing.
+//
+// A pattern is matched against the request path (without the query)
+// segment by segment, case-insensitively: "*" matches any one segment, the
+// last segment of the pattern matches any segment it is a prefix of, and
+// the path may go on beyond the pattern — unless the pattern ends in "$",
+// which asks for the whole path and nothing more. So
+// "/v1.0/deviceManagement/managedDevices" matches the device list and
+// everything under it, "/v1.0/deviceManagement/managedDevices$" the list
+// alone, "/beta/deviceManagement/managedDevices/*/detectedApps" every
+// device's apps, "/contoso.onmicrosoft.com/oauth2" the token endpoint, and
+// "" every request.
+//
+// Requests inside a $batch body are matched by their own path (with the
+// batch's version prefix) and only take status faults (401, 403, 429,
+// 5xx); an injection of another fault is left for a request sent on its
+// own. Injections are consulted in the order they were made; only requests
+// that authenticate (or token requests) consume them.
+func (s *Server) Inject(pattern string, f Fault, n int) {
+	if n == 0 || f <= FaultNone || f >= numFaults {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.injections = append(s.injections, injection{prefix: pattern, fault: f, n: n})
+}
+
+// ClearInjections drops every pending injection.
+func (s *Server) ClearInjections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.injections = nil
+}
+
+func matchPattern(pattern, path string) bool {
+	exact := strings.HasSuffix(pattern, "$")
+	pattern = strings.TrimSuffix(pattern, "$")
+	if pattern == "" {
+		return !exact || path == "" || path == "/"
+	}
+	ps := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if exact && len(segs) != len(ps) {
+		return false
+	}
+	for i, p := range ps {
+		if i >= len(segs) {
+			return false
+		}
+		switch {
+		case p == "*":
+		case i == len(ps)-1 && !exact:
+			if !strings.HasPrefix(strings.ToLower(segs[i]), strings.ToLower(p)) {
+				return false
+			}
+		case !strings.EqualFold(p, segs[i]):
+			return false
+		}
+	}
+	return true
+}
+
+// takeInjection returns the fault injected for path, consuming one use, or
+// FaultNone. A $batch item (item) only takes status faults.
+func (s *Server) takeInjection(path string, item bool) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.injections {
+		in := &s.injections[i]
+		if !matchPattern(in.prefix, path) || (item && in.fault.status() == 0) {
+			continue
+		}
+		f := in.fault
+		if in.n > 0 {
+			in.n--
+			if in.n == 0 {
+				s.injections = slices.Delete(s.injections, i, i+1)
+			}
+		}
+		return f
+	}
+	return FaultNone
+}
+
+func (s *Server) drawFault() Fault {
+	if len(s.opts.Faults.Rates) == 0 {
+		return FaultNone
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Faults.pick(s.faultRNG.Float64())
+}
+
+func (s *Server) drawTokenFault() Fault {
+	if s.opts.Faults.Token <= 0 {
+		return FaultNone
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, w := s.faultRNG.Float64(), s.faultRNG.Float64()
+	return s.opts.Faults.pickToken(v, w)
+}
+
+// retryAfterFor is the Retry-After, in seconds, of a 429 or 503: 0 to
+// omit it. wait is the rate limiter's wait (for a throttling 429, f is
+// FaultNone).
+func (s *Server) retryAfterFor(f Fault, wait time.Duration) int {
+	switch f {
+	case FaultNone, Fault429, Fault503:
+	default:
+		return 0
+	}
+	if s.opts.RetryAfterOmit > 0 {
+		s.mu.Lock()
+		omit := s.miscRNG.Float64() < s.opts.RetryAfterOmit
+		s.mu.Unlock()
+		if omit {
+			return 0
+		}
+	}
+	if f == FaultNone {
+		return retryAfterSeconds(wait)
+	}
+	return retryAfterSeconds(s.opts.Faults.RetryAfter)
+}
+
+// admit applies the rate limiters to a request for route rt: 0 to go
+// ahead, else how long until the request would be admitted.
+func (s *Server) admit(rt route) time.Duration {
+	if s.limit == nil && s.appsLi == nil {
+		return 0
+	}
+	apps := s.appsLi
+	if rt.kind != routeDeviceApps {
+		apps = nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return admit(s.opts.Clock(), s.limit, apps)
+}
+
+// record counts a finished request and logs it.
+func (s *Server) record(rec *Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.stats
+	st.Requests++
+	st.BatchItems += len(rec.Batch)
+	count := func(r *Request) {
+		if r.Status == http.StatusTooManyRequests {
+			st.Status429++
+		}
+		if r.RateLimited {
+			st.Throttled++
+		}
+		if r.Fault != FaultNone {
+			st.Faults[r.Fault]++
+		}
+		if r.Unexpected {
+			st.Unexpected++
+			if len(s.unexpected) < maxUnexpected {
+				u := *r
+				u.Batch = nil
+				s.unexpected = append(s.unexpected, u)
+			}
+		}
+	}
+	count(rec)
+	for i := range rec.Batch {
+		count(&rec.Batch[i])
+	}
+	switch l := s.opts.LogLimit; {
+	case l < 0:
+	case l > 0 && len(s.log) >= 2*l:
+		s.log = append(slices.Clone(s.log[len(s.log)-l+1:]), *rec)
+	default:
+		s.log = append(s.log, *rec)
+	}
+}
+
+// ---- serving ----
+
+// response buffers a response so that faults can alter it before it is
+// sent, and so that $batch items can be answered by the same code.
+type response struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newResponse() *response { return &response{header: http.Header{}} }
+
+func (w *response) Header() http.Header { return w.header }
+
+func (w *response) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
-	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *response) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	return w.body.Write(b)
+}
+
+func (w *response) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
-	w := &statusWriter{ResponseWriter: rw}
-	defer func() {
-		rid := w.Header().Get("request-id")
-		if rid == "" {
-			rid = w.Header().Get("x-ms-request-id")
-		}
-		s.mu.Lock()
-		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Status: w.status, RequestID: rid})
-		s.mu.Unlock()
-	}()
+	rec := &Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	w := newResponse()
 	segs := splitPath(r.URL.Path)
+	var transport Fault
 	if len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token") {
-		s.serveToken(w, r, segs[0])
-		return
+		transport = s.serveToken(w, r, segs[0], rec)
+	} else {
+		transport = s.serveGraph(w, r, segs, rec, false)
 	}
-	s.serveGraph(w, r, segs)
+	rec.RequestID = w.header.Get("request-id")
+	if rec.RequestID == "" {
+		rec.RequestID = w.header.Get("x-ms-request-id")
+	}
+	s.deliver(rw, r, w, transport, rec)
+}
+
+// htmlPage is what FaultMalformed sends instead of JSON.
+const htmlPage = "<!DOCTYPE html>\r\n<html><head><title>Service Unavailable</title></head>" +
+	"<body><h1>Service Unavailable</h1><p>The proxy could not complete your request. Reference #18.2f4a1d17.1761234567.5c0b2e1</p></body></html>\r\n"
+
+// deliver logs the request and sends the buffered response, altered by a
+// transport fault. The request is logged before the client can see any
+// answer, so a client that has its response finds it in the log.
+func (s *Server) deliver(rw http.ResponseWriter, r *http.Request, w *response, f Fault, rec *Request) {
+	body := w.body.Bytes()
+	switch f {
+	case FaultSlow:
+		sleepCtx(r.Context(), s.opts.Faults.SlowDelay)
+	case FaultReset:
+		rec.Status = 0
+		s.record(rec)
+		if hj, ok := rw.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // makes net/http close the connection
+	case FaultTruncate:
+		if len(body) > 1 {
+			s.mu.Lock()
+			cut := len(body)/4 + s.miscRNG.IntN(len(body)/2+1)
+			s.mu.Unlock()
+			body = body[:min(max(cut, 1), len(body)-1)]
+		}
+	case FaultMalformed:
+		body = []byte(htmlPage)
+		w.header.Set("Content-Type", "text/html; charset=utf-8")
+		w.header.Del("OData-Version")
+	case FaultForeignLink:
+		const key = `"@odata.nextLink":"`
+		body = bytes.Replace(body, []byte(key+requestBase(r)), []byte(key+s.foreignBase(r)), 1)
+	case FaultRepeatLink:
+		body = replaceNextLink(body, requestBase(r)+r.URL.RequestURI())
+	}
+	for k, v := range w.header {
+		rw.Header()[k] = v
+	}
+	rw.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rec.Status = w.code()
+	s.record(rec)
+	rw.WriteHeader(w.code())
+	rw.Write(body)
+}
+
+// replaceNextLink sets the value of the page's @odata.nextLink, if it has
+// one. The simulator writes the key once, and its value has no escaped
+// quote.
+func replaceNextLink(body []byte, link string) []byte {
+	key := []byte(`"@odata.nextLink":`)
+	i := bytes.Index(body, key)
+	if i < 0 {
+		return body
+	}
+	start := i + len(key)
+	end := bytes.IndexByte(body[start+1:], '"')
+	if end < 0 || body[start] != '"' {
+		return body
+	}
+	end += start + 2
+	out := append([]byte{}, body[:start]...)
+	out = appendString(out, link)
+	return append(out, body[end:]...)
+}
+
+func (s *Server) foreignBase(r *http.Request) string {
+	if s.opts.ForeignURL != "" {
+		return strings.TrimSuffix(s.opts.ForeignURL, "/")
+	}
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		return "http://127.0.0.2:" + port
+	}
+	return "http://127.0.0.2"
 }
 
 func splitPath(p string) []string {
@@ -219,402 +614,12 @@ func newGUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// ---- Entra ID token endpoint ----
-
-type tokenResponse struct {
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	ExtExpiresIn int64  `json:"ext_expires_in"`
-	AccessToken  string `json:"access_token"`
-}
-
-func (s *Server) tenantKnown(t string) bool {
-	return strings.EqualFold(t, s.opts.Tenant) || strings.EqualFold(t, s.fleet.TenantID)
-}
-
-// serveToken implements POST /{tenant}/oauth2/v2.0/token for the
-// client-credentials grant, checking in the order Entra reports problems:
-// method, tenant, grant type, client, scope, secret.
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
-	now := s.opts.Clock()
-	traceID := newGUID()
-	corrID := r.Header.Get("client-request-id")
-	if corrID == "" {
-		corrID = newGUID()
-	} else {
-		w.Header().Set("client-request-id", corrID)
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
-	w.Header().Set("x-ms-request-id", traceID)
-	w.Header().Set("Cache-Control", "no-store, no-cache")
-	w.Header().Set("Pragma", "no-cache")
-	fail := func(status int, kind string, code int, msg string) {
-		writeAADError(w, r, status, kind, code, msg, traceID, corrID, now)
-	}
-
-	if r.Method != http.MethodPost {
-		fail(http.StatusBadRequest, "invalid_request", 900561,
-			fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
-		return
-	}
-	if !s.tenantKnown(tenant) {
-		fail(http.StatusBadRequest, "invalid_request", 90002,
-			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.", tenant))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		fail(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-		return
-	}
-	form := r.PostForm
-	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok && clientID == "" {
-		// client_secret_basic: RFC 6749 §2.3.1 form-encodes both parts.
-		clientID, _ = url.QueryUnescape(u)
-		secret, _ = url.QueryUnescape(p)
-	}
-	missing := func(param string) {
-		fail(http.StatusBadRequest, "invalid_request", 900144,
-			fmt.Sprintf("The request body must contain the following parameter: '%s'.", param))
-	}
-	grant := form.Get("grant_type")
-	switch {
-	case grant == "":
-		missing("grant_type")
-		return
-	case grant != "client_credentials":
-		fail(http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'.", grant))
-		return
-	case clientID == "":
-		missing("client_id")
-		return
-	case clientID != s.opts.ClientID:
-		fail(http.StatusBadRequest, "unauthorized_client", 700016,
-			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, s.opts.Tenant))
-		return
-	}
-	switch scope := form.Get("scope"); {
-	case scope == "":
-		missing("scope")
-		return
-	case scope != GraphScope:
-		fail(http.StatusBadRequest, "invalid_scope", 70011,
-			fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", scope))
-		return
-	}
-	switch {
-	case secret == "":
-		fail(http.StatusUnauthorized, "invalid_client", 7000218,
-			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret)) != 1:
-		fail(http.StatusUnauthorized, "invalid_client", 7000215,
-			fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
-		return
-	}
-
-	tok := s.mintToken(now)
-	secs := int64(s.opts.TokenTTL / time.Second)
-	w.Header().Set("Content-Type", aadContentType)
-	w.WriteHeader(http.StatusOK)
-	w.Write(appendJSON(nil, tokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}))
-}
-
-// mintToken issues a JWT-shaped access token. Its signature is random: the
-// server recognises its tokens by lookup, and clients must treat them as
-// opaque anyway.
-func (s *Server) mintToken(now time.Time) string {
-	enc := base64.RawURLEncoding
-	header := enc.EncodeToString([]byte(`{"typ":"JWT","alg":"RS256","kid":"mdmsim"}`))
-	uti := make([]byte, 16)
-	rand.Read(uti)
-	claims := struct {
-		Aud   string   `json:"aud"`
-		Iss   string   `json:"iss"`
-		Iat   int64    `json:"iat"`
-		Nbf   int64    `json:"nbf"`
-		Exp   int64    `json:"exp"`
-		AppID string   `json:"appid"`
-		Roles []string `json:"roles"`
-		Tid   string   `json:"tid"`
-		Uti   string   `json:"uti"`
-		Ver   string   `json:"ver"`
-	}{
-		Aud: "https://graph.microsoft.com", Iss: "https://sts.windows.net/" + s.fleet.TenantID + "/",
-		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(s.opts.TokenTTL).Unix(),
-		AppID: s.opts.ClientID, Roles: []string{"DeviceManagementManagedDevices.Read.All"},
-		Tid: s.fleet.TenantID, Uti: hex.EncodeToString(uti), Ver: "1.0",
-	}
-	sig := make([]byte, 256)
-	rand.Read(sig)
-	tok := header + "." + enc.EncodeToString(appendJSON(nil, claims)) + "." + enc.EncodeToString(sig)
-	s.mu.Lock()
-	s.tokens[tok] = now.Add(s.opts.TokenTTL)
-	s.mu.Unlock()
-	return tok
-}
-
-// authenticate checks the bearer token the way Graph words its failures.
-func (s *Server) authenticate(r *http.Request) *apiError {
-	h := r.Header.Get("Authorization")
-	scheme, tok, _ := strings.Cut(h, " ")
-	tok = strings.TrimSpace(tok)
-	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return unauthenticated(r, msgTokenEmpty)
-	}
-	s.mu.Lock()
-	exp, ok := s.tokens[tok]
-	s.mu.Unlock()
-	switch {
-	case !ok && strings.Count(tok, ".") != 2:
-		return unauthenticated(r, msgTokenFormat)
-	case !ok:
-		return unauthenticated(r, msgTokenInvalid)
-	case !s.opts.Clock().Before(exp):
-		return unauthenticated(r, msgTokenExpired)
-	}
-	return nil
-}
-
-// ---- Graph ----
-
-// route is a resolved Graph request.
-type route struct {
-	version string // "v1.0" or "beta"
-	kind    int
-	id      string // device or app id
-}
-
-const (
-	routeDevices    = iota // deviceManagement/managedDevices
-	routeDevice            // deviceManagement/managedDevices/{id}
-	routeDeviceApps        // deviceManagement/managedDevices/{id}/detectedApps (beta)
-	routeApps              // deviceManagement/detectedApps
-	routeApp               // deviceManagement/detectedApps/{id}
-	routeAppDevices        // deviceManagement/detectedApps/{id}/managedDevices
-)
-
-// resolve maps path segments (after the version) to a route. Segments are
-// matched case-insensitively, as Graph does, and an entity key may be given
-// as a segment (/managedDevices/{id}) or in parentheses (/managedDevices('{id}')).
-func resolve(version string, segs []string) (route, *apiError) {
-	var flat []string
-	for _, s := range segs {
-		if name, key, ok := strings.Cut(s, "('"); ok && strings.HasSuffix(key, "')") {
-			flat = append(flat, name, strings.TrimSuffix(key, "')"))
-			continue
-		}
-		flat = append(flat, s)
-	}
-	rt := route{version: version}
-	switch {
-	case len(flat) == 0:
-		return rt, badRequest("Invalid request.")
-	case !strings.EqualFold(flat[0], "deviceManagement"):
-		return rt, segmentNotFound(flat[0])
-	case len(flat) == 1:
-		return rt, segmentNotFound(flat[0])
-	}
-	switch {
-	case strings.EqualFold(flat[1], "managedDevices"):
-		switch {
-		case len(flat) == 2:
-			rt.kind = routeDevices
-		case len(flat) == 3:
-			rt.kind, rt.id = routeDevice, flat[2]
-		case strings.EqualFold(flat[3], "detectedApps") && version == "beta" && len(flat) == 4:
-			rt.kind, rt.id = routeDeviceApps, flat[2]
-		case strings.EqualFold(flat[3], "detectedApps") && version == "beta":
-			return rt, segmentNotFound(flat[4])
-		default:
-			// v1.0 has no managedDevice -> detectedApps navigation.
-			return rt, segmentNotFound(flat[3])
-		}
-	case strings.EqualFold(flat[1], "detectedApps"):
-		switch {
-		case len(flat) == 2:
-			rt.kind = routeApps
-		case len(flat) == 3:
-			rt.kind, rt.id = routeApp, flat[2]
-		case strings.EqualFold(flat[3], "managedDevices") && len(flat) == 4:
-			rt.kind, rt.id = routeAppDevices, flat[2]
-		case strings.EqualFold(flat[3], "managedDevices"):
-			return rt, segmentNotFound(flat[4])
-		default:
-			return rt, segmentNotFound(flat[3])
-		}
-	default:
-		return rt, segmentNotFound(flat[1])
-	}
-	return rt, nil
-}
-
-func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []string) {
-	rid := newGUID()
-	crid := r.Header.Get("client-request-id")
-	if crid == "" {
-		crid = rid
-	}
-	h := w.Header()
-	h.Set("request-id", rid)
-	h.Set("client-request-id", crid)
-	h.Set("x-ms-ags-diagnostic", `{"ServerInfo":{"DataCenter":"West Europe","Slice":"E","Ring":"5","ScaleUnit":"003","RoleInstance":"AM2PEPF0000A1B2"}}`)
-	fail := func(e *apiError) { writeGraphError(w, e, s.opts.Clock()) }
-
-	if len(segs) == 0 || (segs[0] != "v1.0" && segs[0] != "beta") {
-		v := ""
-		if len(segs) > 0 {
-			v = segs[0]
-		}
-		fail(badRequest("Invalid version: " + v))
-		return
-	}
-	if e := s.authenticate(r); e != nil {
-		fail(e)
-		return
-	}
-	rt, e := resolve(segs[0], segs[1:])
-	if e != nil {
-		fail(e)
-		return
-	}
-	if r.Method != http.MethodGet {
-		fail(methodNotAllowed(r))
-		return
-	}
-	q, e := parseQuery(r)
-	if e != nil {
-		fail(e)
-		return
-	}
-	meta := requestBase(r) + "/" + rt.version + "/$metadata#deviceManagement/"
-	f := s.fleet
-	switch rt.kind {
-	case routeDevices:
-		e = s.serveList(w, r, q, s.devices, deviceValues(f.Devices), []string{"deviceName", "serialNumber", "operatingSystem"}, meta+"managedDevices")
-	case routeDevice:
-		d := f.Device(rt.id)
-		if d == nil {
-			e = intuneNotFound(rid, fmt.Sprintf("deviceManagement/managedDevices('%s')", rt.id))
-			break
-		}
-		e = s.serveEntity(w, q, s.devices, reflect.ValueOf(d).Elem(), meta+"managedDevices")
-	case routeDeviceApps:
-		d := f.Device(rt.id)
-		if d == nil {
-			e = intuneNotFound(rid, fmt.Sprintf("deviceManagement/managedDevices('%s')/detectedApps", rt.id))
-			break
-		}
-		e = s.serveList(w, r, q, s.apps, appValues(d.ReportedApps()), []string{"displayName"},
-			meta+"managedDevices('"+d.ID+"')/detectedApps")
-	case routeApps:
-		e = s.serveList(w, r, q, s.apps, appValues(f.apps), []string{"displayName"}, meta+"detectedApps")
-	case routeApp:
-		a, ok := f.app(rt.id)
-		if !ok {
-			e = intuneNotFound(rid, fmt.Sprintf("deviceManagement/detectedApps('%s')", rt.id))
-			break
-		}
-		e = s.serveEntity(w, q, s.apps, reflect.ValueOf(a), meta+"detectedApps")
-	case routeAppDevices:
-		a, ok := f.app(rt.id)
-		if !ok {
-			e = intuneNotFound(rid, fmt.Sprintf("deviceManagement/detectedApps('%s')/managedDevices", rt.id))
-			break
-		}
-		e = s.serveList(w, r, q, s.devices, deviceValues(f.holders[a.ID]), []string{"deviceName", "serialNumber", "operatingSystem"},
-			meta+"detectedApps('"+a.ID+"')/managedDevices")
-	}
-	if e != nil {
-		fail(e)
-	}
-}
-
-func deviceValues(ds []*Device) []reflect.Value {
-	vs := make([]reflect.Value, len(ds))
-	for i, d := range ds {
-		vs[i] = reflect.ValueOf(d).Elem()
-	}
-	return vs
-}
-
-func appValues(as []DetectedApp) []reflect.Value {
-	vs := make([]reflect.Value, len(as))
-	for i := range as {
-		vs[i] = reflect.ValueOf(as[i])
-	}
-	return vs
-}
-
-func writeGraphJSON(w http.ResponseWriter, body []byte) {
-	w.Header().Set("Content-Type", graphContentType)
-	w.Header().Set("OData-Version", "4.0")
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
-}
-
-// serveList writes one page of a collection. items are in the server's
-// stable order (by id). The page size is $top capped by MaxPageSize, or
-// MaxPageSize; the next page is reached through an absolute @odata.nextLink
-// carrying an opaque $skiptoken.
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, q query, pt *propTable, items []reflect.Value, filterProps []string, context string) *apiError {
-	sel, e := pt.parseSelect(q.selectRaw, q.hasSelect)
-	if e != nil {
-		return e
-	}
-	var terms []filterTerm
-	if q.hasFilter {
-		terms = parseFilter(q.filter, filterProps)
-	}
-	if len(terms) > 0 {
-		kept := items[:0:0]
-		for _, v := range items {
-			if pt.matches(v, terms) {
-				kept = append(kept, v)
-			}
-		}
-		items = kept
-	}
-	scope := strings.ToLower(r.URL.Path) + "\x00" + filterScope(terms)
-	start := 0
-	if q.hasSkip {
-		off, ok := s.skip.offset(scope, q.skiptoken)
-		if !ok {
-			return badRequest(fmt.Sprintf("The $skiptoken value '%s' is not valid.", q.skiptoken))
-		}
-		start = min(off, len(items))
-	}
-	size := s.opts.MaxPageSize
-	if q.top > 0 && q.top < size {
-		size = q.top
-	}
-	end := min(start+size, len(items))
-
-	buf := []byte(`{"@odata.context":`)
-	buf = appendJSON(buf, context+pt.contextSuffix(sel))
-	if end < len(items) {
-		buf = append(buf, `,"@odata.nextLink":`...)
-		buf = appendJSON(buf, nextLink(r, q, s.skip.mint(scope, end)))
-	}
-	buf = append(buf, `,"value":[`...)
-	for i, v := range items[start:end] {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = pt.appendObject(buf, "", v, sel)
-	}
-	buf = append(buf, "]}"...)
-	writeGraphJSON(w, buf)
-	return nil
-}
-
-// serveEntity writes a single entity with its @odata.context.
-func (s *Server) serveEntity(w http.ResponseWriter, q query, pt *propTable, v reflect.Value, context string) *apiError {
-	sel, e := pt.parseSelect(q.selectRaw, q.hasSelect)
-	if e != nil {
-		return e
-	}
-	writeGraphJSON(w, pt.appendObject(nil, context+pt.contextSuffix(sel)+"/$entity", v, sel))
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -533,8 +534,8 @@ func TestSelectProjects(t *testing.T) {
 		t.Errorf("@odata.context = %s", ctx)
 	}
 	for _, it := range r.items(t) {
-		if len(it) != len(s.devices.names) {
-			t.Errorf("%d properties, want %d", len(it), len(s.devices.names))
+		if len(it) != len(s.props[reflect.TypeFor[Device]()].names) {
+			t.Errorf("%d properties, want %d", len(it), len(s.props[reflect.TypeFor[Device]()].names))
 		}
 		for _, k := range []string{"activationLockBypassCode", "notes", "deviceHealthAttestationState", "remoteAssistanceSessionUrl"} {
 			if string(it[k]) != "null" {
@@ -678,37 +679,65 @@ func TestFilter(t *testing.T) {
 }
 
 func TestParseFilter(t *testing.T) {
-	sup := []string{"deviceName", "serialNumber"}
+	spec := filterSpec{strings: []string{"deviceName", "serialNumber"}, times: []string{"lastSyncDateTime"}}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	eq := func(prop, v string) filterTerm { return filterTerm{prop: prop, op: "eq", value: v} }
 	cases := []struct {
 		in   string
 		want []filterTerm
 	}{
-		{"deviceName eq 'a'", []filterTerm{{"deviceName", "a"}}},
-		{"DEVICENAME EQ 'O''Brien'", []filterTerm{{"deviceName", "O'Brien"}}},
-		{"deviceName eq 'x and y'", []filterTerm{{"deviceName", "x and y"}}},
-		{"serialNumber eq 'S1' and deviceName eq 'D'", []filterTerm{{"serialNumber", "S1"}, {"deviceName", "D"}}},
-		{"userId eq 'u' and deviceName eq 'D'", []filterTerm{{"deviceName", "D"}}},
+		{"deviceName eq 'a'", []filterTerm{eq("deviceName", "a")}},
+		{"DEVICENAME EQ 'O''Brien'", []filterTerm{eq("deviceName", "O'Brien")}},
+		{"deviceName eq 'x and y'", []filterTerm{eq("deviceName", "x and y")}},
+		{"serialNumber eq 'S1' and deviceName eq 'D'", []filterTerm{eq("serialNumber", "S1"), eq("deviceName", "D")}},
+		{"userId eq 'u' and deviceName eq 'D'", []filterTerm{eq("deviceName", "D")}},
 		{"deviceName ne 'a'", nil},
 		{"deviceName eq 'a' or deviceName eq 'b'", nil},
 		{"deviceName eq 'unterminated", nil},
 		{"deviceName eq a", nil},
 		{"", nil},
+		{"lastSyncDateTime ge 2026-11-01T00:00:00Z", []filterTerm{{prop: "lastSyncDateTime", op: "ge", value: "2026-11-01T00:00:00Z", isTime: true, at: at}}},
+		{"lastSyncDateTime LT '2026-11-01T00:00:00Z'", []filterTerm{{prop: "lastSyncDateTime", op: "lt", value: "2026-11-01T00:00:00Z", isTime: true, at: at}}},
+		{"lastSyncDateTime ne 2026-11-01T00:00:00Z", nil},
+		{"lastSyncDateTime eq 'x' or 1", nil},
 	}
 	for _, c := range cases {
-		if got := parseFilter(c.in, sup); !slices.Equal(got, c.want) {
-			t.Errorf("parseFilter(%q) = %v, want %v", c.in, got, c.want)
+		got, err := parseFilter(c.in, spec)
+		if err != nil || !slices.EqualFunc(got, c.want, func(a, b filterTerm) bool {
+			return a.prop == b.prop && a.op == b.op && a.value == b.value && a.isTime == b.isTime && a.at.Equal(b.at)
+		}) {
+			t.Errorf("parseFilter(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"lastSyncDateTime ge yesterday", "lastSyncDateTime ge '2026-11-01'", "deviceName eq 'a' and lastSyncDateTime gt 2026-13-01T00:00:00Z"} {
+		if _, err := parseFilter(bad, spec); err == nil || err.status != 400 || !strings.HasPrefix(err.message, "The DateTimeOffset text '") {
+			t.Errorf("parseFilter(%q): err %v, want a 400 about the DateTimeOffset", bad, err)
 		}
 	}
 }
 
 func FuzzParseFilter(f *testing.F) {
-	for _, s := range []string{"deviceName eq 'a'", "a eq 'b''c' and x eq 'y'", "'", "and and", "deviceName eq ''''"} {
+	for _, s := range []string{"deviceName eq 'a'", "a eq 'b''c' and x eq 'y'", "'", "and and", "deviceName eq ''''",
+		"activityDateTime ge 2026-11-01T00:00:00Z and activityDateTime le 2026-11-02T00:00:00.5+01:00", "category eq 'Device'"} {
 		f.Add(s)
 	}
+	spec := filterSpec{strings: []string{"deviceName", "serialNumber", "operatingSystem", "category"}, times: []string{"activityDateTime"}}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, term := range parseFilter(s, []string{"deviceName", "serialNumber", "operatingSystem"}) {
-			if term.prop == "" {
+		terms, err := parseFilter(s, spec)
+		if err != nil {
+			if err.status != 400 || terms != nil {
+				t.Fatalf("%q: error %+v with terms %v", s, err, terms)
+			}
+			return
+		}
+		for _, term := range terms {
+			switch {
+			case term.prop == "":
 				t.Fatalf("empty property from %q", s)
+			case !term.isTime && term.op != "eq":
+				t.Fatalf("string term with operator %q from %q", term.op, s)
+			case term.isTime && !slices.Contains([]string{"eq", "gt", "ge", "lt", "le"}, term.op):
+				t.Fatalf("date-time term with operator %q from %q", term.op, s)
 			}
 		}
 	})
@@ -860,10 +889,13 @@ func TestPersonalDeviceReportsOnlyManagedApps(t *testing.T) {
 		if len(items) == 0 {
 			t.Errorf("personal device %s reports no apps", d.ID)
 		}
-		managed := map[string]bool{"Company Portal": true, "Microsoft Outlook": true, "Microsoft Teams": true, "Microsoft Authenticator": true}
+		managed := map[string]bool{}
+		for _, a := range d.Apps {
+			managed[a.ID] = a.Managed
+		}
 		for _, it := range items {
-			if name := str(t, it["displayName"]); !managed[name] {
-				t.Errorf("personal device %s reports unmanaged app %q", d.ID, name)
+			if !managed[str(t, it["id"])] {
+				t.Errorf("personal device %s reports unmanaged app %s", d.ID, it["displayName"])
 			}
 		}
 	}
