@@ -33,6 +33,9 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "graph-url", Value: intune.DefaultGraphURL, Usage: "intune: Microsoft Graph base URL"},
 			&cli.StringFlag{Name: "login-url", Value: intune.DefaultLoginURL, Usage: "intune: Entra ID authority host"},
 			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
+			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
+			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "devices fetched in parallel (default 4)"},
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}
@@ -110,6 +113,7 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			Tenant: c.String("tenant"), ClientID: c.String("client-id"), ClientSecret: secret,
 			GraphURL: c.String("graph-url"), LoginURL: c.String("login-url"), Scope: c.String("scope"),
 			HTTP: &http.Client{}, UserAgent: toolString(),
+			RequestsPerSecond: c.Float64("rate-limit"), Burst: c.Int("burst"), Concurrency: c.Int("concurrency"),
 		})
 		if err != nil {
 			return nil, usageError{err}
