@@ -176,12 +176,13 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		if resp.Status == http.StatusTooManyRequests {
 			c.stats.throttled.Add(1)
 		}
-		wait, fromServer := c.retryWait(resp, attempt)
-		if fromServer {
-			// The server throttles the quota, not this request: every
-			// request through the limiter waits, this one in acquire.
-			c.Limiter.PauseUntil(c.now().Add(wait))
-		}
+		// A Retry-After delays the retry of this request only, as Graph
+		// and the other MDM APIs document it; the limiter keeps every
+		// request at the configured rate meanwhile. (Pausing every
+		// request on each 429 or 503 stalls a client that meets scattered
+		// ones; a source that knows a quota is exhausted calls
+		// Limiter.PauseUntil itself.)
+		wait, _ := c.retryWait(resp, attempt)
 		if err := ctx.Err(); err != nil {
 			return last(resp), fmt.Errorf("%s %s: %w", r.Method, shortURL(resp.URL), err)
 		}
@@ -189,9 +190,6 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return last(resp), c.check(r, resp, attempt+1, secrets)
 		}
 		earlier = append(earlier, resp)
-		if fromServer && c.Limiter != nil {
-			continue
-		}
 		if err := c.wait(ctx, wait); err != nil {
 			return last(nil), fmt.Errorf("%s %s: %w", r.Method, shortURL(resp.URL), err)
 		}

@@ -13,7 +13,8 @@ import (
 // bucket (requests per second with a burst) and a cap on requests in
 // flight. One Limiter serves every Client that spends the same quota (for
 // Intune, the Graph client; for Jamf, every client of the server). A
-// Retry-After received by any of them pauses all of them (PauseUntil).
+// Retry-After delays only the retry of the request it answered; a source
+// that knows the whole quota is spent pauses every client (PauseUntil).
 // It is safe for concurrent use; a nil *Limiter limits nothing.
 type Limiter struct {
 	bucket *rate.Limiter // nil: no rate limit

@@ -140,10 +140,11 @@ func TestLimiterHonoursCancellation(t *testing.T) {
 	}
 }
 
-// A Retry-After received by one client holds back every client sharing its
-// limiter, even once the first one has given up.
-func TestRetryAfterPausesTheLimiter(t *testing.T) {
-	srv := newServer(t, script(reply{429, ra("5"), ""}, reply{200, nil, "ok"}))
+// A Retry-After delays the retry of the request it answered, not the other
+// requests through the same limiter; Limiter.PauseUntil, which a source
+// calls when it knows the quota is spent, holds back every one.
+func TestRetryAfterDelaysOnlyItsRequest(t *testing.T) {
+	srv := newServer(t, script(reply{429, ra("5"), ""}, reply{200, nil, "ok"}, reply{200, nil, "ok"}))
 	clk := newFakeClock()
 	lim := NewLimiter(0, 0, 2)
 	a, _ := client(t, srv)
@@ -151,33 +152,29 @@ func TestRetryAfterPausesTheLimiter(t *testing.T) {
 	for _, c := range []*Client{a, b} {
 		c.Now, c.Sleep, c.Limiter = clk.Now, clk.Sleep, lim
 	}
-	a.Retries = -1
-	if _, err := a.Do(context.Background(), get(a, "x")); !errors.Is(err, ErrThrottled) {
+	resp, err := a.Do(context.Background(), get(a, "x"))
+	if err != nil || string(resp.Body) != "ok" {
 		t.Fatalf("a: %v", err)
 	}
-	resp, err := b.Do(context.Background(), get(b, "x"))
-	if err != nil || string(resp.Body) != "ok" {
+	if st := a.Stats(); st.Throttled != 1 || st.Waits != 1 || st.WaitTime != 5*time.Second {
+		t.Errorf("a stats %+v, want one 5s wait", st)
+	}
+	if _, err := b.Do(context.Background(), get(b, "x")); err != nil {
 		t.Fatalf("b: %v", err)
 	}
-	if st := b.Stats(); st.Waits != 1 || st.WaitTime != 5*time.Second {
-		t.Errorf("b stats %+v, want one 5s wait", st)
+	if st := b.Stats(); st.Waits != 0 {
+		t.Errorf("b waited for a's Retry-After: %+v", st)
 	}
-	if st := a.Stats(); st.Throttled != 1 || st.Waits != 0 {
-		t.Errorf("a stats %+v", st)
-	}
-	if got := a.Stats().Add(b.Stats()); got.Requests != 2 || got.Throttled != 1 {
-		t.Errorf("sum %+v", got)
-	}
-
-	// With retries, the throttled client waits in the limiter too.
-	srv2 := newServer(t, script(reply{429, ra("3"), ""}, reply{200, nil, "ok"}))
+	// An explicit pause holds back every client of the limiter.
+	srv2 := newServer(t, script(reply{200, nil, "ok"}))
 	c, clk2 := client(t, srv2)
 	c.Limiter = NewLimiter(0, 0, 0)
+	c.Limiter.PauseUntil(clk2.Now().Add(3 * time.Second))
 	if _, err := c.Do(context.Background(), get(c, "x")); err != nil {
 		t.Fatal(err)
 	}
-	if s := clk2.Slept(); len(s) != 1 || s[0] != 3*time.Second {
-		t.Errorf("waits %v, want one of 3s", s)
+	if st := c.Stats(); st.Waits != 1 || st.WaitTime != 3*time.Second {
+		t.Errorf("paused client stats %+v, want one 3s wait", st)
 	}
 }
 
