@@ -58,11 +58,7 @@ func custodyCommand() *cli.Command {
 				),
 				Action: func(c *cli.Context) error {
 					o := out{c}
-					cs, err := preserve.OpenCase(c.String("case"))
-					if err != nil {
-						return err
-					}
-					signer, release, err := openSigner(c)
+					cs, signer, release, err := openCaseSigner(c)
 					if err != nil {
 						return err
 					}
@@ -102,18 +98,14 @@ func custodyCommand() *cli.Command {
 				Flags: commonFlags(caseFlag,
 					keyFlag, agentFlag,
 					&cli.StringFlag{Name: "archive", Required: true, Usage: "archive file name in CASE/evidence (.tar.zst or .tar.zst.age)"},
-					&cli.StringFlag{Name: "out", Required: true, Usage: "new directory to create; it is laid out like a case, so 'custos verify OUT/evidence/ARCHIVE' works there"},
+					&cli.StringFlag{Name: "out", Required: true, Usage: "new directory to create, laid out like a case: the recipient runs 'custos verify --allowed-signers THEIRS OUT/evidence/ARCHIVE'"},
 					&cli.StringFlag{Name: "to", Required: true, Usage: "receiving party"},
 					&cli.StringFlag{Name: "actor", Usage: "who exports (default: the current user)"},
 					&cli.StringFlag{Name: "purpose", Usage: "why"},
 				),
 				Action: func(c *cli.Context) error {
 					o := out{c}
-					cs, err := preserve.OpenCase(c.String("case"))
-					if err != nil {
-						return err
-					}
-					signer, release, err := openSigner(c)
+					cs, signer, release, err := openCaseSigner(c)
 					if err != nil {
 						return err
 					}

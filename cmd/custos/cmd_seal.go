@@ -24,11 +24,7 @@ func sealCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			o := out{c}
 			boundMemory()
-			cs, err := preserve.OpenCase(c.String("case"))
-			if err != nil {
-				return err
-			}
-			signer, release, err := openSigner(c)
+			cs, signer, release, err := openCaseSigner(c)
 			if err != nil {
 				return err
 			}

@@ -221,3 +221,18 @@ func terminalPrompt(in io.Reader, w io.Writer) func(string) ([]byte, error) {
 		}
 	}
 }
+
+// openCaseSigner opens the --case directory and the signing key of a
+// command that writes signed evidence or custody entries. release is never
+// nil.
+func openCaseSigner(c *cli.Context) (*preserve.Case, ssh.Signer, func(), error) {
+	cs, err := preserve.OpenCase(c.String("case"))
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	signer, release, err := openSigner(c)
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	return cs, signer, release, nil
+}
