@@ -143,16 +143,6 @@ func (s *Staging) UnitDone(unit string) error {
 	return nil
 }
 
-// Checkpoint writes a checkpoint now (if the staging is resumable).
-func (s *Staging) Checkpoint() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.checkpoint == nil || s.closed {
-		return nil
-	}
-	return s.writeCheckpoint()
-}
-
 // writeCheckpoint flushes and fsyncs the record files and request logs,
 // then records their lengths and the units done. s.mu is held.
 func (s *Staging) writeCheckpoint() error {

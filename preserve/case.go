@@ -112,19 +112,22 @@ func (c *Case) BagName(acquisitionID string) string {
 	return c.Info.ID + "-" + acquisitionID
 }
 
+// ArchiveSuffix ends the file name of every archive: <bag>.tar.zst.
+const ArchiveSuffix = ".tar.zst"
+
 // ArchivePath is where the sealed archive of an acquisition lives.
 func (c *Case) ArchivePath(acquisitionID string) string {
-	return c.Path(EvidenceDir, c.BagName(acquisitionID)+".tar.zst")
+	return c.Path(EvidenceDir, c.BagName(acquisitionID)+ArchiveSuffix)
 }
 
 // Archives lists the sealed archives of the case in name order: each
 // <bag>.tar.zst, or <bag>.tar.zst.age when it is stored encrypted.
 func (c *Case) Archives() ([]string, error) {
-	plain, err := filepath.Glob(c.Path(EvidenceDir, "*.tar.zst"))
+	plain, err := filepath.Glob(c.Path(EvidenceDir, "*"+ArchiveSuffix))
 	if err != nil {
 		return nil, err
 	}
-	enc, err := filepath.Glob(c.Path(EvidenceDir, "*.tar.zst"+EncryptedSuffix))
+	enc, err := filepath.Glob(c.Path(EvidenceDir, "*"+ArchiveSuffix+EncryptedSuffix))
 	if err != nil {
 		return nil, err
 	}

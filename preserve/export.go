@@ -54,7 +54,7 @@ const SenderAnchorsFile = "allowed_signers.from-sender"
 // recipient. The package is built in a temporary directory beside dest and
 // renamed into place last, so dest never holds half a package.
 func (c *Case) Export(archive, dest string, opts ExportOptions) (res *ExportResult, err error) {
-	if archive != filepath.Base(archive) || !strings.Contains(archive, ".tar.zst") {
+	if archive != filepath.Base(archive) || !strings.HasSuffix(strings.TrimSuffix(archive, EncryptedSuffix), ArchiveSuffix) {
 		return nil, fmt.Errorf("archive %q: give an archive file name from %s", archive, c.Path(EvidenceDir))
 	}
 	if opts.Signer == nil {

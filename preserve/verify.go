@@ -143,9 +143,6 @@ const (
 	maxOctalSize    = 1<<33 - 1 // largest size a ustar header holds
 )
 
-// ArchiveSuffix ends the file name of every archive: <bag>.tar.zst.
-const ArchiveSuffix = ".tar.zst"
-
 // VerifyOptions configures VerifyArchive.
 type VerifyOptions struct {
 	// Anchors are the trusted signers; never taken from inside an archive.

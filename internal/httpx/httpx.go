@@ -180,9 +180,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		// and the other MDM APIs document it; the limiter keeps every
 		// request at the configured rate meanwhile. (Pausing every
 		// request on each 429 or 503 stalls a client that meets scattered
-		// ones; a source that knows a quota is exhausted calls
-		// Limiter.PauseUntil itself.)
-		wait, _ := c.retryWait(resp, attempt)
+		// ones.)
+		wait := c.retryWait(resp, attempt)
 		if err := ctx.Err(); err != nil {
 			return last(resp), fmt.Errorf("%s %s: %w", r.Method, shortURL(resp.URL), err)
 		}
@@ -383,24 +382,25 @@ func notSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// retryWait returns how long to wait before retrying after resp, and
-// whether the server said so (Retry-After or a rate-limit reset header).
-func (c *Client) retryWait(resp *Response, attempt int) (time.Duration, bool) {
+// retryWait returns how long to wait before retrying after resp: what the
+// server asked (Retry-After or a rate-limit reset header, capped), else
+// backoff.
+func (c *Client) retryWait(resp *Response, attempt int) time.Duration {
 	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
 		capAt := c.MaxRetryAfter
 		if capAt <= 0 {
 			capAt = DefaultMaxRetryAfter
 		}
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
-			return min(d, capAt), true
+			return min(d, capAt)
 		}
 		for _, h := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
 			if d, ok := ParseRateLimitReset(resp.Header.Get(h), c.now()); ok {
-				return min(d, capAt), true
+				return min(d, capAt)
 			}
 		}
 	}
-	return c.backoff(attempt), false
+	return c.backoff(attempt)
 }
 
 // backoff is capped exponential backoff with full jitter.

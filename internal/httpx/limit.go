@@ -2,7 +2,6 @@ package httpx
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,15 +12,12 @@ import (
 // bucket (requests per second with a burst) and a cap on requests in
 // flight. One Limiter serves every Client that spends the same quota (for
 // Intune, the Graph client; for Jamf, every client of the server). A
-// Retry-After delays only the retry of the request it answered; a source
-// that knows the whole quota is spent pauses every client (PauseUntil).
+// Retry-After delays only the retry of the request it answered (Client.Do).
 // It is safe for concurrent use; a nil *Limiter limits nothing.
 type Limiter struct {
 	bucket *rate.Limiter // nil: no rate limit
 	slots  chan struct{} // nil: no cap on requests in flight
 	queued atomic.Int64  // requests waiting for a slot now (tests)
-	mu     sync.Mutex    // guards paused
-	paused time.Time     // no request starts before this
 }
 
 // NewLimiter returns a limiter allowing perSecond requests a second on
@@ -39,28 +35,7 @@ func NewLimiter(perSecond float64, burst, maxInFlight int) *Limiter {
 	return l
 }
 
-// PauseUntil holds back every request through l until t. Clients call it
-// on a 429 with Retry-After; a source calls it for a throttled item of a
-// batch. An earlier t than the current pause is ignored.
-func (l *Limiter) PauseUntil(t time.Time) {
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	if t.After(l.paused) {
-		l.paused = t
-	}
-	l.mu.Unlock()
-}
-
-func (l *Limiter) pausedUntil() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.paused
-}
-
-// acquire waits for a slot, then for the end of any pause, then for a
-// token, each wait ending early with ctx. The returned release frees the
+// acquire waits for a slot, then for a token, each wait ending early with ctx. The returned release frees the
 // slot; it must be called once the response body has been read.
 func (c *Client) acquire(ctx context.Context) (release func(), err error) {
 	l := c.Limiter
@@ -85,14 +60,6 @@ func (c *Client) acquire(ctx context.Context) (release func(), err error) {
 			c.stats.queueTime.Add(int64(c.now().Sub(start)))
 		}
 		release = func() { <-l.slots }
-	}
-	if now := c.now(); now.Before(l.pausedUntil()) {
-		// Waited once: a pause extended meanwhile delays the next request
-		// instead (a loop would spin with a clock that does not move).
-		if err := c.wait(ctx, l.pausedUntil().Sub(now)); err != nil {
-			release()
-			return nil, err
-		}
 	}
 	if l.bucket != nil {
 		now := c.now()

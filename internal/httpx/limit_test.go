@@ -141,8 +141,7 @@ func TestLimiterHonoursCancellation(t *testing.T) {
 }
 
 // A Retry-After delays the retry of the request it answered, not the other
-// requests through the same limiter; Limiter.PauseUntil, which a source
-// calls when it knows the quota is spent, holds back every one.
+// requests through the same limiter.
 func TestRetryAfterDelaysOnlyItsRequest(t *testing.T) {
 	srv := newServer(t, script(reply{429, ra("5"), ""}, reply{200, nil, "ok"}, reply{200, nil, "ok"}))
 	clk := newFakeClock()
@@ -164,17 +163,6 @@ func TestRetryAfterDelaysOnlyItsRequest(t *testing.T) {
 	}
 	if st := b.Stats(); st.Waits != 0 {
 		t.Errorf("b waited for a's Retry-After: %+v", st)
-	}
-	// An explicit pause holds back every client of the limiter.
-	srv2 := newServer(t, script(reply{200, nil, "ok"}))
-	c, clk2 := client(t, srv2)
-	c.Limiter = NewLimiter(0, 0, 0)
-	c.Limiter.PauseUntil(clk2.Now().Add(3 * time.Second))
-	if _, err := c.Do(context.Background(), get(c, "x")); err != nil {
-		t.Fatal(err)
-	}
-	if st := c.Stats(); st.Waits != 1 || st.WaitTime != 3*time.Second {
-		t.Errorf("paused client stats %+v, want one 3s wait", st)
 	}
 }
 
