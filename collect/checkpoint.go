@@ -87,12 +87,7 @@ func NewResumableStaging(dir, fingerprint string, started time.Time) (*Staging, 
 	if err := fsutil.WriteFile(CheckpointPath(dir), data, 0o644); err != nil {
 		return nil, fmt.Errorf("writing checkpoint: %w", err)
 	}
-	s, err := ResumeStaging(dir, started)
-	if err != nil {
-		return nil, err
-	}
-	s.checkpoint.Resumed = nil // this is the first run
-	return s, nil
+	return openStaging(dir, time.Time{})
 }
 
 // SetCheckpointInterval changes how often checkpoints are written (tests).
@@ -234,6 +229,12 @@ var rawFile = regexp.MustCompile(`^([0-9]{6,})\.json$`)
 // line of each request log is removed, raw numbering continues after the
 // highest response on disk, and the units done are loaded.
 func ResumeStaging(dir string, now time.Time) (*Staging, error) {
+	return openStaging(dir, now.UTC())
+}
+
+// openStaging opens dir from its checkpoint; a non-zero resumed is recorded
+// as a resume (NewResumableStaging opens its fresh checkpoint with zero).
+func openStaging(dir string, resumed time.Time) (*Staging, error) {
 	c, err := ReadCheckpoint(dir)
 	if err != nil {
 		return nil, err
@@ -248,7 +249,9 @@ func ResumeStaging(dir string, now time.Time) (*Staging, error) {
 	}
 	s := newStagingState(dir)
 	s.checkpoint = c
-	c.Resumed = append(c.Resumed, now.UTC())
+	if !resumed.IsZero() {
+		c.Resumed = append(c.Resumed, resumed)
+	}
 	for _, u := range c.Units {
 		s.done[u] = true
 	}

@@ -77,6 +77,9 @@ func TestResumeStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c, err := ReadCheckpoint(dir); err != nil || len(c.Resumed) != 0 {
+		t.Fatalf("a new staging's checkpoint records a resume: %+v %v", c, err)
+	}
 	st.SetCheckpointInterval(0) // checkpoint at every unit
 	var fetched []string
 	acq := &Acquisition{ID: "acq"}
