@@ -194,12 +194,8 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	// event about a device is written with it (and, after a resume, not
 	// again for a device already done).
 	if err := s.auditEvents(ctx, req.Since, devices, sink); err != nil {
-		if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || ctx.Err() != nil) {
+		if err := asGap(ctx, err, sink, collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Detail: "auditEvents"}); err != nil {
 			return fmt.Errorf("intune: audit events: %w", err)
-		}
-		if gerr := sink.Gap(collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Reason: gapReason(err),
-			Detail: "auditEvents: " + err.Error()}); gerr != nil {
-			return gerr
 		}
 	}
 
@@ -210,24 +206,13 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	for _, d := range todo {
 		g.Go(func() error {
 			if err := s.complianceStates(gctx, d, sink); err != nil {
-				if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || gctx.Err() != nil) {
+				if err := asGap(gctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState, Detail: "compliance policy states"}); err != nil {
 					return fmt.Errorf("intune: compliance of %s: %w", d.SourceID, err)
-				}
-				if gerr := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState,
-					Reason: gapReason(err), Detail: "compliance policy states: " + err.Error()}); gerr != nil {
-					return gerr
 				}
 			}
 			if err := s.deviceApps(gctx, d, sink); err != nil {
-				reason := collect.ReasonError
-				if errors.Is(err, httpx.ErrPermission) {
-					reason = collect.ReasonPermissionDenied
-				} else if errors.Is(err, collect.ErrAuth) || gctx.Err() != nil {
+				if err := asGap(gctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory, Detail: "detected apps"}); err != nil {
 					return fmt.Errorf("intune: apps of %s: %w", d.SourceID, err)
-				}
-				if gerr := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory,
-					Reason: reason, Detail: err.Error()}); gerr != nil {
-					return gerr
 				}
 			}
 			if err := sink.UnitDone(d.Key); err != nil {
@@ -247,12 +232,20 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	return g.Wait()
 }
 
-// gapReason is the gap reason for a failed fetch.
-func gapReason(err error) string {
-	if errors.Is(err, httpx.ErrPermission) {
-		return collect.ReasonPermissionDenied
+// asGap records a failed fetch as gap g (reason permission_denied or
+// error, g.Detail followed by the error) and returns nil, or returns err
+// itself when the whole run must stop: credentials refused, or the run
+// cancelled.
+func asGap(ctx context.Context, err error, sink collect.Sink, g collect.Gap) error {
+	if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || ctx.Err() != nil) {
+		return err
 	}
-	return collect.ReasonError
+	g.Reason = collect.ReasonError
+	if errors.Is(err, httpx.ErrPermission) {
+		g.Reason = collect.ReasonPermissionDenied
+	}
+	g.Detail += ": " + err.Error()
+	return sink.Gap(g)
 }
 
 // get performs an authenticated GET, captures every response, and returns
