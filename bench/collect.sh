@@ -47,34 +47,22 @@ rss_max=256    # MiB, peak RSS of custos collect
 # tenant and client id are read from 'custos sim --json').
 secret=mdmsim-demo-secret-not-for-production
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 2
-}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 for v in devices rate burst concurrency seed; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive number"
 done
-for tool in go awk grep sed wc; do
-	command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-{ [[ -x /usr/bin/time ]] && /usr/bin/time -f '%e' true 2>/dev/null; } ||
-	die "GNU time is needed at /usr/bin/time (apt-get install time)"
+need_tools go awk grep sed wc
 
-work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/custos-bench.XXXXXX")
+new_workdir
 sim_pid=
 cleanup() {
 	if [[ -n $sim_pid ]]; then
 		kill "$sim_pid" 2>/dev/null || true
 		wait "$sim_pid" 2>/dev/null || true
 	fi
-	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-		say "kept $work"
-		return
-	fi
-	chmod -R u+w "$work" 2>/dev/null || true
-	rm -rf "$work"
+	cleanup_work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -178,14 +166,12 @@ okif() { if le "$1" "$2"; then echo ok; else echo no; fi; }
 
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit="$commit (with uncommitted changes)"
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 
 cat <<EOF
 # custos collect benchmark
 
 - date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit
-- machine: $(nproc) CPUs ($cpu_model), $mem RAM, $(uname -sr)
+- machine: $(machine_line)
 - load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - simulator: \`custos sim --devices $devices --seed $seed --rate-limit $rate --faults '${faults}'$([[ $omit != 0 ]] && echo " --retry-after-omit $omit")\`
 - client: \`custos collect --source intune --all --rate-limit $rate --burst $burst --concurrency $concurrency\` (exit $code)

@@ -41,27 +41,15 @@ verify_wall_max=0.25  # custos verify wall / standard verify wall
 verify_rss_max=64     # MiB, for every archive size
 stream_rss_slack=1.25 # "the same RSS": large <= max(small x 1.25, small + 8 MiB)
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	say "$*"
-	exit 2
-}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$runs: want a positive number"
-for tool in go tar zstd sha256sum find awk; do
-	command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-{ [[ -x /usr/bin/time ]] && /usr/bin/time -f '%e' true 2>/dev/null; } ||
-	die "GNU time is needed at /usr/bin/time (apt-get install time)"
+need_tools go tar zstd sha256sum find awk
 
-work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/custos-bench.XXXXXX")
+new_workdir
 cleanup() {
-	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-		say "kept $work"
-		return
-	fi
-	chmod -R u+w "$work" 2>/dev/null || true
-	rm -rf "$work"
+	cleanup_work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -226,14 +214,12 @@ row() { # LABEL NAME [ARCHIVE-BYTES]
 
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit="$commit (with uncommitted changes)"
-cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 
 cat <<EOF
 # custos seal/verify benchmark
 
 - date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit
-- machine: $(nproc) CPUs ($cpu_model), $mem RAM, $(uname -sr), $(stat -f -c %T "$work") file system
+- machine: $(machine_line), $(stat -f -c %T "$work") file system
 - load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)
 - tools: $(go version | cut -d' ' -f3-), $(zstd --version | sed 's/^\*\*\* //; s/ \*\*\*$//; s/, by.*//'), $(tar --version | head -1), $(sha256sum --version | head -1) at $sha_rate MiB/s
 - data: bench/gentree -size $size -seed $seed: $payload_files files, $payload_bytes bytes
