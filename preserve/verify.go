@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -276,11 +275,11 @@ func VerifyArchive(archive string, opts VerifyOptions) (*ArchiveReport, error) {
 func (v *verifier) stream(f *os.File) error {
 	file := &errTap{r: f}
 	var plain io.Reader = file
-	var cipher *hashCounter
+	var cipher *hashWriter
 	var cipherTee io.Reader
 	var ageR *errTap
 	if v.encrypted {
-		cipher = &hashCounter{h: sha256.New()}
+		cipher = newHashWriter(io.Discard, false)
 		cipherTee = io.TeeReader(file, cipher)
 		r, err := age.Decrypt(cipherTee, v.opts.Identities...)
 		var noMatch *age.NoIdentityMatchError
@@ -298,7 +297,7 @@ func (v *verifier) stream(f *os.File) error {
 			if _, err := io.Copy(io.Discard, cipherTee); err != nil {
 				return fmt.Errorf("reading %s: %w", v.fileName, err)
 			}
-			v.rep.CiphertextSHA256, v.rep.CiphertextSize = hex.EncodeToString(cipher.h.Sum(nil)), cipher.n
+			v.rep.CiphertextSHA256, v.rep.CiphertextSize = hex.EncodeToString(cipher.h256.Sum(nil)), cipher.n
 			v.rep.OuterSignature = "not checked"
 			return nil
 		}
@@ -306,9 +305,9 @@ func (v *verifier) stream(f *os.File) error {
 		plain = ageR
 	}
 
-	h256, h512 := &hashCounter{h: sha256.New()}, sha512.New()
+	plainHash := newHashWriter(io.Discard, true)
 	scan := newFrameScanner(maxZstdWindow)
-	plainTee := io.TeeReader(plain, io.MultiWriter(h256, h512, scan, atomicCounter{&v.compressed}))
+	plainTee := io.TeeReader(plain, io.MultiWriter(plainHash, scan, atomicCounter{&v.compressed}))
 	zr, err := zstd.NewReader(&frameGuard{r: plainTee, s: scan},
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true),
@@ -332,12 +331,12 @@ func (v *verifier) stream(f *os.File) error {
 	_, _ = io.Copy(io.Discard, plainTee)
 	if v.encrypted {
 		_, _ = io.Copy(io.Discard, cipherTee)
-		v.rep.CiphertextSHA256, v.rep.CiphertextSize = hex.EncodeToString(cipher.h.Sum(nil)), cipher.n
+		v.rep.CiphertextSHA256, v.rep.CiphertextSize = hex.EncodeToString(cipher.h256.Sum(nil)), cipher.n
 	}
 	if file.err != nil {
 		return fmt.Errorf("reading %s: %w", v.fileName, file.err)
 	}
-	v.rep.SHA256, v.rep.Size = hex.EncodeToString(h256.h.Sum(nil)), h256.n
+	v.rep.SHA256, v.rep.Size = hex.EncodeToString(plainHash.h256.Sum(nil)), plainHash.n
 
 	// Report the lowest layer that failed; what it broke above is a
 	// consequence, not news.
@@ -372,7 +371,7 @@ func (v *verifier) stream(f *os.File) error {
 	} else {
 		v.skipWhy = "not run: the archive could not be read to the end"
 	}
-	v.checkOuterSignature(h512)
+	v.checkOuterSignature(plainHash.h512)
 	return nil
 }
 
@@ -526,7 +525,6 @@ func (a *readAhead) Close() {
 	a.done.Wait()
 }
 
-// hashCounter hashes and counts what is written to it.
 // atomicCounter counts bytes written into an atomic total.
 type atomicCounter struct{ n *atomic.Int64 }
 
@@ -559,16 +557,6 @@ func (g bombGuard) Read(p []byte) (int, error) {
 			"decompression bomb: %d bytes decoded from %d archive bytes (more than %d:1); stopped reading", out, g.v.compressed.Load(), maxExpansion)}
 	}
 	return n, err
-}
-
-type hashCounter struct {
-	h hash.Hash
-	n int64
-}
-
-func (c *hashCounter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return c.h.Write(p)
 }
 
 // frameGuard stops the decoder as soon as the frame scanner objects, so a
