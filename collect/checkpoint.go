@@ -2,7 +2,6 @@ package collect
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,27 +356,38 @@ func (s *Staging) resumeSource(dir, source string) error {
 		}
 	}
 	logPath := filepath.Join(dir, "requests.ndjson")
-	data, err := os.ReadFile(logPath)
+	f, err := os.Open(logPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	keep := int64(bytes.LastIndexByte(data, '\n') + 1)
-	if keep < int64(len(data)) {
-		if err := os.Truncate(logPath, keep); err != nil {
+	defer f.Close()
+	// One streaming pass: the length of the whole lines (a last line the
+	// kill cut short is removed), and the highest seq they log, since
+	// requests whose bodies were not kept (token responses) took a number
+	// too.
+	var keep int64
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			break
+		} else if err != nil {
 			return err
 		}
-	}
-	// Requests whose bodies were not kept (token responses) also took a
-	// number: continue after the last logged one too.
-	for line := range bytes.SplitSeq(data[:keep], []byte("\n")) {
+		keep += int64(len(line))
 		var ex struct {
 			Seq int `json:"seq"`
 		}
-		if len(line) > 0 && json.Unmarshal(line, &ex) == nil && ex.Seq > s.seq[source] {
+		if json.Unmarshal(line, &ex) == nil && ex.Seq > s.seq[source] {
 			s.seq[source] = ex.Seq
 		}
+	}
+	if fi, err := f.Stat(); err != nil {
+		return err
+	} else if keep < fi.Size() {
+		return os.Truncate(logPath, keep)
 	}
 	return nil
 }
