@@ -60,7 +60,7 @@ func newStagingState(dir string) *Staging {
 		seq:       map[string]int{},
 		reqlogs:   map[string]*os.File{},
 		records:   map[string]*ndjsonFile{},
-		pending:   map[string][]pendingRecord{},
+		pending:   map[string]*pendingUnit{},
 		done:      map[string]bool{},
 		ckptEvery: DefaultCheckpointInterval,
 	}
@@ -247,6 +247,8 @@ func openStaging(dir string, resumed time.Time) (*Staging, error) {
 		}
 	}
 	s := newStagingState(dir)
+	// Records held by the run that died are gone with it.
+	os.RemoveAll(SpillDir(dir))
 	s.checkpoint = c
 	if !resumed.IsZero() {
 		c.Resumed = append(c.Resumed, resumed)

@@ -168,3 +168,115 @@ func TestResumeBeforeDirectory(t *testing.T) {
 		t.Errorf("%d devices", n)
 	}
 }
+
+// Records filed Within a unit wait for that unit, not for the devices they
+// name, and are dropped when a resumed run sends them again.
+func TestWithinUnit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acq")
+	st, err := NewResumableStaging(dir, "fp", time.Unix(1790000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetCheckpointInterval(0)
+	for _, k := range []string{"fake:1", "fake:2"} {
+		st.Device(Device{Key: k, Source: "fake"})
+		if err := st.UnitDone(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appX, appY := st.Within("fake-app:x"), st.Within("fake-app:y")
+	appX.App(App{DeviceKey: "fake:1", AppID: "x"})
+	appX.App(App{DeviceKey: "fake:2", AppID: "x"})
+	appY.App(App{DeviceKey: "fake:1", AppID: "y"})
+	if err := appX.UnitDone("fake-app:x"); err != nil {
+		t.Fatal(err)
+	}
+	// Killed here: app y's record is not in the checkpoint.
+	st.Abort()
+
+	st, err = ResumeStaging(dir, time.Unix(1790000100, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Done("fake-app:x") || st.Done("fake-app:y") || !st.Done("fake:2") {
+		t.Fatal("units done not restored")
+	}
+	// The resumed source skips x (Done) but sends it anyway here: dropped.
+	st.Within("fake-app:x").App(App{DeviceKey: "fake:1", AppID: "x"})
+	appY = st.Within("fake-app:y")
+	appY.App(App{DeviceKey: "fake:1", AppID: "y"})
+	appY.UnitDone("fake-app:y")
+	if err := st.Finish(&Acquisition{ID: "acq"}); err != nil {
+		t.Fatal(err)
+	}
+	apps := strings.Join(lines(t, filepath.Join(dir, AppsFile)), "\n")
+	for _, want := range []string{`"device_key":"fake:1","app_id":"x"`, `"device_key":"fake:2","app_id":"x"`, `"device_key":"fake:1","app_id":"y"`} {
+		if strings.Count(apps, want) != 1 {
+			t.Errorf("%s appears %d times in\n%s", want, strings.Count(apps, want), apps)
+		}
+	}
+	if n := len(lines(t, filepath.Join(dir, AppsFile))); n != 3 {
+		t.Errorf("%d app records, want 3", n)
+	}
+}
+
+// A unit too large to hold in memory waits in a spill file outside the
+// staging directory; its records come out whole and in order when it is
+// done, the file goes, and a run that dies leaves nothing a resume keeps.
+func TestLargeUnitSpills(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acq")
+	st, err := NewResumableStaging(dir, "fp", time.Unix(1790000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetCheckpointInterval(0)
+	big := st.Within("fake-app:big")
+	const n = 3000 // about 200 KiB of records
+	for i := range n {
+		if err := big.App(App{DeviceKey: fmt.Sprintf("fake:%04d", i), AppID: "big", Name: strings.Repeat("x", 20)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big.Gap(Gap{Source: "fake", Telemetry: TelemetryAppInventory, Reason: ReasonError, Detail: "in the spilled unit"})
+	spilled, _ := os.ReadDir(SpillDir(dir))
+	if len(spilled) != 1 {
+		t.Fatalf("spill dir holds %d files, want 1", len(spilled))
+	}
+	if g := st.Gaps(); len(g) != 1 || g[0].Detail != "in the spilled unit" {
+		t.Errorf("Gaps() = %+v; want the spilled unit's gap", g)
+	}
+	// A second large unit is dropped by a crash (no UnitDone).
+	lost := st.Within("fake-app:lost")
+	for i := range n {
+		lost.App(App{DeviceKey: fmt.Sprintf("fake:%04d", i), AppID: "lost"})
+	}
+	if err := big.UnitDone("fake-app:big"); err != nil {
+		t.Fatal(err)
+	}
+	if spilled, _ := os.ReadDir(SpillDir(dir)); len(spilled) != 1 {
+		t.Errorf("spill dir holds %d files after one unit is done, want the other's only", len(spilled))
+	}
+	// Killed here (the staging is simply abandoned), then resumed.
+	st, err = ResumeStaging(dir, time.Unix(1790000100, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(SpillDir(dir)); !os.IsNotExist(err) {
+		t.Errorf("spill dir kept by a resume: %v", err)
+	}
+	if err := st.Finish(&Acquisition{ID: "acq"}); err != nil {
+		t.Fatal(err)
+	}
+	apps := lines(t, filepath.Join(dir, AppsFile))
+	if len(apps) != n {
+		t.Fatalf("%d app records, want the %d of the finished unit", len(apps), n)
+	}
+	for i, l := range apps {
+		if !strings.Contains(l, fmt.Sprintf(`"device_key":"fake:%04d","app_id":"big"`, i)) {
+			t.Fatalf("record %d out of order or damaged: %s", i, l)
+		}
+	}
+	if g := lines(t, filepath.Join(dir, GapsFile)); len(g) != 1 {
+		t.Errorf("%d gaps written, want 1", len(g))
+	}
+}

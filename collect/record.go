@@ -92,7 +92,15 @@ type App struct {
 	SigningCertSHA256 string `json:"signing_cert_sha256,omitempty"`
 	Managed           *bool  `json:"managed,omitempty"`
 	State             string `json:"state,omitempty"`
-	Raw               RawRef `json:"raw"`
+	// Prevalence is the number of devices of the whole tenant the source
+	// counts this app (and version) on, when it reports one: how rare the
+	// app is beyond the devices collected.
+	Prevalence int    `json:"prevalence,omitempty"`
+	Raw        RawRef `json:"raw"`
+	// DeviceRef is where the source ties this app to this device, when
+	// that is not Raw: a tenant-wide inventory describes each app once
+	// (Raw) and lists its devices apart.
+	DeviceRef *RawRef `json:"device_ref,omitempty"`
 }
 
 // Event is one timestamped observation on a device (a log line, an MDM
@@ -116,8 +124,12 @@ type Gap struct {
 }
 
 // Failure reports whether the gap means something went wrong or the device
-// was out of reach, as opposed to a structural limit of the source. Failures
-// make a collection "completed with gaps".
+// was out of reach, as opposed to a structural limit of the source: any
+// device gap but "not supported", and a source-wide gap of reason error or
+// permission denied. Failures make a collection "completed with gaps".
 func (g Gap) Failure() bool {
-	return g.DeviceKey != "" && g.Reason != ReasonNotSupported
+	if g.DeviceKey == "" {
+		return g.Reason == ReasonError || g.Reason == ReasonPermissionDenied
+	}
+	return g.Reason != ReasonNotSupported
 }

@@ -63,6 +63,16 @@ type Progress struct {
 	Requests     int           // HTTP requests made so far, retries included
 	Throttled    int           // waits caused by throttling (429, Retry-After, rate limit)
 	Waited       time.Duration // total time spent in those waits
+	// AppsDone and AppsTotal count the apps done, for a source that reads
+	// the app inventory app by app after the devices (Intune's tenant-wide
+	// inventory).
+	AppsDone, AppsTotal int
+}
+
+// Units returns the work done and in all: devices, plus apps for a source
+// that counts them.
+func (p Progress) Units() (done, total int) {
+	return p.DevicesDone + p.AppsDone, p.DevicesTotal + p.AppsTotal
 }
 
 // Wanted reports whether the request selects d.

@@ -55,6 +55,11 @@ type Sink interface {
 	// resume, Request.Done reports the units already done, which the
 	// source skips.
 	UnitDone(unit string) error
+	// Within returns a Sink that files every record under unit instead of
+	// the device it names, for work that spans devices: the devices of
+	// one app in a tenant-wide inventory, say. Those records are written
+	// when unit is done, and dropped when a resumed run sends them again.
+	Within(unit string) Sink
 }
 
 // sourceName is the charset allowed for a source name: it becomes a path
@@ -76,7 +81,7 @@ type Staging struct {
 
 	// Resumability (checkpoint.go): records held per unit until it is
 	// done, units done, and when the last checkpoint was written.
-	pending    map[string][]pendingRecord
+	pending    map[string]*pendingUnit
 	done       map[string]bool
 	doneOrder  []string
 	lastCkpt   time.Time
@@ -198,13 +203,6 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 	return ref, nil
 }
 
-// pendingRecord is a record held until its unit is done.
-type pendingRecord struct {
-	file string
-	line []byte
-	gap  *Gap
-}
-
 // write queues one record under its unit (the device it names; "" for
 // records about the whole source, written when the staging finishes).
 // Records of a unit already done before a resume are dropped: the source
@@ -222,34 +220,25 @@ func (s *Staging) write(unit, file string, v any, gap *Gap) error {
 	if s.done[unit] && unit != "" {
 		return nil
 	}
-	s.pending[unit] = append(s.pending[unit], pendingRecord{file: file, line: append(line, '\n'), gap: gap})
-	return nil
-}
-
-// flushUnit writes the held records of unit to their files. s.mu is held.
-func (s *Staging) flushUnit(unit string) error {
-	for _, r := range s.pending[unit] {
-		if _, err := s.records[r.file].w.Write(r.line); err != nil {
-			return fmt.Errorf("writing %s: %w", r.file, err)
-		}
-		switch r.file {
-		case DevicesFile:
-			s.counts.Devices++
-		case AppsFile:
-			s.counts.Apps++
-		case EventsFile:
-			s.counts.Events++
-		case GapsFile:
-			s.counts.Gaps++
-			s.gaps = append(s.gaps, *r.gap)
-		}
-	}
-	delete(s.pending, unit)
-	return nil
+	return s.hold(unit, file, append(line, '\n'), gap)
 }
 
 // Device implements Sink.
 func (s *Staging) Device(d Device) error { return s.write(d.Key, DevicesFile, d, nil) }
+
+// Within implements Sink.
+func (s *Staging) Within(unit string) Sink { return unitSink{s, unit} }
+
+// unitSink is a Staging whose records all belong to one unit.
+type unitSink struct {
+	*Staging
+	unit string
+}
+
+func (u unitSink) Device(d Device) error { return u.write(u.unit, DevicesFile, d, nil) }
+func (u unitSink) App(a App) error       { return u.write(u.unit, AppsFile, a, nil) }
+func (u unitSink) Event(e Event) error   { return u.write(u.unit, EventsFile, e, nil) }
+func (u unitSink) Gap(g Gap) error       { return u.write(u.unit, GapsFile, g, &g) }
 
 // App implements Sink.
 func (s *Staging) App(a App) error { return s.write(a.DeviceKey, AppsFile, a, nil) }
@@ -274,11 +263,7 @@ func (s *Staging) Gaps() []Gap {
 	defer s.mu.Unlock()
 	out := append([]Gap(nil), s.gaps...)
 	for _, u := range slices.Sorted(maps.Keys(s.pending)) {
-		for _, r := range s.pending[u] {
-			if r.gap != nil {
-				out = append(out, *r.gap)
-			}
-		}
+		out = append(out, s.pending[u].gaps...)
 	}
 	return out
 }
@@ -301,6 +286,7 @@ func (s *Staging) Finish(acq *Acquisition) error {
 		}
 	}
 	s.closed = true
+	s.dropPending()
 	acq.Counts = s.counts
 	acq.Gaps = append([]Gap(nil), s.gaps...)
 	if s.checkpoint != nil {
@@ -354,6 +340,7 @@ func (s *Staging) abort() {
 	defer s.mu.Unlock()
 	s.closed = true
 	_ = s.closeFiles(false)
+	s.dropPending()
 }
 
 // Abort closes the staging without writing acquisition.json; the directory

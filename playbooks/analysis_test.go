@@ -125,25 +125,6 @@ func keys(m map[string]Finding) []string {
 	return out
 }
 
-func TestPointer(t *testing.T) {
-	doc := []byte(`{"value":[{"id":"a"},{"id":"b","x/y":{"~k":1}}]}`)
-	for ptr, want := range map[string]string{
-		"":                  string(doc),
-		"/value/1/id":       `"b"`,
-		"/value/1/x~1y/~0k": `1`,
-	} {
-		got, err := Pointer(doc, ptr)
-		if err != nil || string(got) != want {
-			t.Errorf("Pointer(%q) = %s, %v; want %s", ptr, got, err, want)
-		}
-	}
-	for _, bad := range []string{"value", "/value/2", "/value/01", "/value/-1", "/nope", "/value/0/id/x"} {
-		if _, err := Pointer(doc, bad); err == nil {
-			t.Errorf("Pointer(%q) succeeded", bad)
-		}
-	}
-}
-
 func TestUserPlaybookOverridesBuiltin(t *testing.T) {
 	dir := t.TempDir()
 	src, err := builtin.ReadFile("defs/device-jailbroken-or-rooted.yaml")
@@ -186,13 +167,5 @@ func FuzzParsePlaybook(f *testing.F) {
 		}
 		// A playbook that loads must run its own tests without panicking.
 		p.RunTests()
-	})
-}
-
-func FuzzPointer(f *testing.F) {
-	f.Add([]byte(`{"value":[{"id":"a"}]}`), "/value/0/id")
-	f.Add([]byte(`[1,2,{"a~b":[]}]`), "/2/a~0b")
-	f.Fuzz(func(t *testing.T, doc []byte, ptr string) {
-		Pointer(doc, ptr)
 	})
 }

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"filippo.io/age"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonptr"
 	"github.com/custos-ir/custos/preserve"
 )
 
@@ -114,7 +113,7 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 				return err
 			}
 			for _, e := range refs {
-				if ex, err := Pointer(data, e.Pointer); err == nil {
+				if ex, err := jsonptr.Resolve(data, e.Pointer); err == nil {
 					var buf bytes.Buffer
 					if json.Compact(&buf, ex) == nil {
 						e.Excerpt = buf.String()
@@ -128,45 +127,4 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 		}
 	}
 	return nil
-}
-
-// Pointer resolves an RFC 6901 JSON pointer in doc and returns the raw
-// JSON value it names.
-func Pointer(doc []byte, ptr string) (json.RawMessage, error) {
-	cur := json.RawMessage(doc)
-	if ptr == "" {
-		return cur, nil
-	}
-	if !strings.HasPrefix(ptr, "/") {
-		return nil, fmt.Errorf("json pointer %q does not start with /", ptr)
-	}
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		trimmed := bytes.TrimSpace(cur)
-		switch {
-		case len(trimmed) > 0 && trimmed[0] == '{':
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(trimmed, &m); err != nil {
-				return nil, err
-			}
-			v, ok := m[tok]
-			if !ok {
-				return nil, fmt.Errorf("json pointer %q: no member %q", ptr, tok)
-			}
-			cur = v
-		case len(trimmed) > 0 && trimmed[0] == '[':
-			var arr []json.RawMessage
-			if err := json.Unmarshal(trimmed, &arr); err != nil {
-				return nil, err
-			}
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(arr) || (len(tok) > 1 && tok[0] == '0') {
-				return nil, fmt.Errorf("json pointer %q: bad index %q", ptr, tok)
-			}
-			cur = arr[i]
-		default:
-			return nil, fmt.Errorf("json pointer %q: %q is not in a container", ptr, tok)
-		}
-	}
-	return cur, nil
 }

@@ -33,6 +33,8 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "graph-url", Value: intune.DefaultGraphURL, Usage: "intune: Microsoft Graph base URL"},
 			&cli.StringFlag{Name: "login-url", Value: intune.DefaultLoginURL, Usage: "intune: Entra ID authority host"},
 			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
+			&cli.StringFlag{Name: "graph-apps", Value: intune.AppsAuto, Usage: "intune: how --all reads the app inventory: auto (whichever costs fewer requests), device (each device's detectedApps), tenant (each app's devices)"},
+			&cli.IntFlag{Name: "graph-batch", Value: intune.MaxBatch, Usage: "intune: per-device requests sent in one JSON $batch, 1 to 20 (1: each on its own)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "devices fetched in parallel (default 4)"},
@@ -109,7 +111,11 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			}
 			secret = s
 		}
+		if n := c.Int("graph-batch"); n < 1 || n > intune.MaxBatch {
+			return nil, usageError{fmt.Errorf("--graph-batch %d: want 1 to %d", n, intune.MaxBatch)}
+		}
 		src, err := intune.New(intune.Config{
+			Batch:  c.Int("graph-batch"),
 			Tenant: c.String("tenant"), ClientID: c.String("client-id"), ClientSecret: secret,
 			GraphURL: c.String("graph-url"), LoginURL: c.String("login-url"), Scope: c.String("scope"),
 			HTTP: &http.Client{}, UserAgent: toolString(),

@@ -53,13 +53,14 @@ func (p *progress) update(s collect.Progress) {
 	p.last = s
 	now := p.now()
 	if p.tty {
-		if now.Sub(p.lastDraw) >= 100*time.Millisecond || s.DevicesDone == s.DevicesTotal {
+		if done, total := s.Units(); now.Sub(p.lastDraw) >= 100*time.Millisecond || done == total {
 			fmt.Fprint(p.w, "\r"+renderBar(s, now.Sub(p.start), p.width)+"\x1b[K")
 			p.lastDraw, p.drawn = now, true
 		}
 		return
 	}
-	step := s.DevicesDone * 10 / max(s.DevicesTotal, 1)
+	done, total := s.Units()
+	step := done * 10 / max(total, 1)
 	if step != p.lastStep || now.Sub(p.lastDraw) >= 10*time.Second {
 		p.lastStep, p.lastDraw = step, now
 		fmt.Fprintln(p.w, progressLine(s, now.Sub(p.start)))
@@ -81,7 +82,11 @@ func (p *progress) finish() {
 // progressLine is the plain form: "collected 120/400 devices, 310
 // requests, 4 throttled waits (12s), ETA 1m40s".
 func progressLine(s collect.Progress, elapsed time.Duration) string {
-	line := fmt.Sprintf("collected %d/%d devices, %d requests", s.DevicesDone, s.DevicesTotal, s.Requests)
+	line := fmt.Sprintf("collected %d/%d devices", s.DevicesDone, s.DevicesTotal)
+	if s.AppsTotal > 0 {
+		line += fmt.Sprintf(", %d/%d apps", s.AppsDone, s.AppsTotal)
+	}
+	line += fmt.Sprintf(", %d requests", s.Requests)
 	if s.Throttled > 0 {
 		line += fmt.Sprintf(", %d throttled waits (%s)", s.Throttled, s.Waited.Round(time.Second))
 	}
@@ -94,13 +99,18 @@ func progressLine(s collect.Progress, elapsed time.Duration) string {
 // renderBar draws "[#####.....] 120/400 devices · 310 req · 4 throttled
 // (12s) · ETA 1m40s" in width columns.
 func renderBar(s collect.Progress, elapsed time.Duration, width int) string {
-	info := fmt.Sprintf(" %d/%d devices · %d req", s.DevicesDone, s.DevicesTotal, s.Requests)
+	info := fmt.Sprintf(" %d/%d devices", s.DevicesDone, s.DevicesTotal)
+	if s.AppsTotal > 0 {
+		info += fmt.Sprintf(" · %d/%d apps", s.AppsDone, s.AppsTotal)
+	}
+	info += fmt.Sprintf(" · %d req", s.Requests)
+	done, total := s.Units()
 	if s.Throttled > 0 {
 		info += fmt.Sprintf(" · %d throttled (%s)", s.Throttled, s.Waited.Round(time.Second))
 	}
 	if eta, ok := estimate(s, elapsed); ok {
 		info += " · ETA " + eta.String()
-	} else if s.DevicesTotal > 0 && s.DevicesDone == s.DevicesTotal {
+	} else if total > 0 && done == total {
 		info += " · done in " + elapsed.Round(time.Second).String()
 	}
 	barLen := min(width-len([]rune(info))-3, 40)
@@ -108,17 +118,18 @@ func renderBar(s collect.Progress, elapsed time.Duration, width int) string {
 		return strings.TrimSpace(info)
 	}
 	filled := 0
-	if s.DevicesTotal > 0 {
-		filled = barLen * s.DevicesDone / s.DevicesTotal
+	if total > 0 {
+		filled = barLen * done / total
 	}
 	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", barLen-filled) + "]" + info
 }
 
 // estimate projects the time left from the rate so far.
 func estimate(s collect.Progress, elapsed time.Duration) (time.Duration, bool) {
-	if s.DevicesDone == 0 || s.DevicesDone >= s.DevicesTotal || elapsed <= 0 {
+	done, total := s.Units()
+	if done == 0 || done >= total || elapsed <= 0 {
 		return 0, false
 	}
-	per := elapsed / time.Duration(s.DevicesDone)
-	return (per * time.Duration(s.DevicesTotal-s.DevicesDone)).Round(time.Second), true
+	per := elapsed / time.Duration(done)
+	return (per * time.Duration(total-done)).Round(time.Second), true
 }

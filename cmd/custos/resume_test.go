@@ -41,17 +41,25 @@ func TestCollectResumesAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and reruns a collection many times")
 	}
+	// Device by device, each device a unit; and app by app, where the apps
+	// are units of their own beside the devices' compliance states.
+	for _, apps := range []string{"device", "tenant"} {
+		t.Run(apps, func(t *testing.T) { testResumesAfterKill(t, apps) })
+	}
+}
+
+func testResumesAfterKill(t *testing.T, apps string) {
 	sim := mdmsim.New(mdmsim.Options{Devices: 40, Seed: 7})
 	// A little latency per request so that kills land mid-run.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(4 * time.Millisecond)
+		time.Sleep(15 * time.Millisecond)
 		sim.Handler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	collectArgs := func(dir string) []string {
 		return []string{"custos", "collect", "--quiet", "--case", dir, "--case-id", "IR-K", "--source", "intune", "--all",
 			"--tenant", mdmsim.DefaultTenant, "--client-id", mdmsim.DemoClientID, "--graph-url", srv.URL, "--login-url", srv.URL,
-			"--scope", "https://graph.microsoft.com/.default"}
+			"--scope", "https://graph.microsoft.com/.default", "--graph-batch", "3", "--graph-apps", apps}
 	}
 	finish := func(dir string) {
 		t.Helper()
@@ -98,9 +106,9 @@ func TestCollectResumesAfterKill(t *testing.T) {
 	}
 	got := readStaging(t, killed)
 	if kills == 0 || maxDone == 0 {
-		t.Fatalf("%d runs killed, at most %d devices checkpointed: the test did not exercise resuming", kills, maxDone)
+		t.Fatalf("%d runs killed, at most %d units checkpointed: the test did not exercise resuming", kills, maxDone)
 	}
-	t.Logf("%d kills; up to %d of %d devices were checkpointed when killed; resumed %d times", kills, maxDone, len(want.devices), got.resumed)
+	t.Logf("%d kills; up to %d units (of %d devices, and apps) were checkpointed when killed; resumed %d times", kills, maxDone, len(want.devices), got.resumed)
 	if got.resumed == 0 {
 		t.Error("the final acquisition does not record a resume")
 	}

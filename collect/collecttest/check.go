@@ -14,10 +14,10 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonptr"
 )
 
 // The checks below read a staging directory as a reviewer would, and
@@ -218,7 +218,7 @@ func checkCitations(dir string, r records, exs []collect.Exchange) []error {
 			errs = append(errs, fmt.Errorf("%s cites %s, which is not JSON: %v", what, ref.Path, err))
 			return
 		}
-		if _, err := resolvePointer(doc, ref.Pointer); err != nil {
+		if _, err := jsonptr.Lookup(doc, ref.Pointer); err != nil {
 			errs = append(errs, fmt.Errorf("%s cites %s#%s: %w", what, ref.Path, ref.Pointer, err))
 		}
 	}
@@ -226,7 +226,11 @@ func checkCitations(dir string, r records, exs []collect.Exchange) []error {
 		check("device "+d.Key, d.Raw)
 	}
 	for _, a := range r.Apps {
-		check(fmt.Sprintf("app %s/%s", a.DeviceKey, firstNonEmpty(a.AppID, a.SourceAppID, a.Name)), a.Raw)
+		what := fmt.Sprintf("app %s/%s", a.DeviceKey, firstNonEmpty(a.AppID, a.SourceAppID, a.Name))
+		check(what, a.Raw)
+		if a.DeviceRef != nil {
+			check(what+" (device_ref)", *a.DeviceRef)
+		}
 	}
 	for _, e := range r.Events {
 		check(fmt.Sprintf("event %s %s %s", e.Type, e.DeviceKey, e.Time.Format("2006-01-02T15:04:05Z07:00")), e.Raw)
@@ -241,37 +245,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// resolvePointer follows an RFC 6901 JSON pointer into a decoded document.
-func resolvePointer(doc any, ptr string) (any, error) {
-	if ptr == "" {
-		return doc, nil
-	}
-	if !strings.HasPrefix(ptr, "/") {
-		return nil, fmt.Errorf("pointer %q does not start with /", ptr)
-	}
-	cur := doc
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch v := cur.(type) {
-		case map[string]any:
-			next, ok := v[tok]
-			if !ok {
-				return nil, fmt.Errorf("no member %q", tok)
-			}
-			cur = next
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(v) || (len(tok) > 1 && tok[0] == '0') {
-				return nil, fmt.Errorf("no element %q in an array of %d", tok, len(v))
-			}
-			cur = v[i]
-		default:
-			return nil, fmt.Errorf("%q indexes a scalar", tok)
-		}
-	}
-	return cur, nil
 }
 
 // secretForm is one way a secret could be written down, with a label that

@@ -17,27 +17,6 @@ import (
 // The checks must catch what they are for: each test below damages a
 // staging directory in one way and expects that damage reported.
 
-func TestResolvePointer(t *testing.T) {
-	var doc any
-	if err := json.Unmarshal([]byte(`{"value":[{"id":"a"},{"a/b":1,"m~n":2,"":3}]}`), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for ptr, want := range map[string]any{"/value/0/id": "a", "/value/1/a~1b": 1.0, "/value/1/m~0n": 2.0, "/value/1/": 3.0} {
-		got, err := resolvePointer(doc, ptr)
-		if err != nil || got != want {
-			t.Errorf("%s = %v, %v; want %v", ptr, got, err, want)
-		}
-	}
-	if got, err := resolvePointer(doc, ""); err != nil || got == nil {
-		t.Errorf("empty pointer = %v, %v; want the document", got, err)
-	}
-	for _, ptr := range []string{"/value/2", "/value/01", "/value/-1", "/value/x", "value", "/nothing", "/value/0/id/more"} {
-		if _, err := resolvePointer(doc, ptr); err == nil {
-			t.Errorf("%s resolved; want an error", ptr)
-		}
-	}
-}
-
 func TestFindSecrets(t *testing.T) {
 	const secret = "s3cret+with/odd=chars"
 	token := "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0." + strings.Repeat("Sg", 40)

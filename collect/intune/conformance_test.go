@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +66,7 @@ type graphSim struct {
 type served struct {
 	req       collecttest.Request
 	requestID string
+	items     []collecttest.Request // a $batch's items as sent, until mdmsim has answered them
 }
 
 // simFaults maps the suite's faults to mdmsim's.
@@ -142,6 +144,9 @@ func classify(path string) collecttest.Target {
 
 func (g *graphSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := &served{req: collecttest.Request{Target: classify(r.URL.Path), Method: r.Method, URL: r.URL.RequestURI(), Started: time.Now()}}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/$batch") {
+		s.items = batchItems(r)
+	}
 	g.mu.Lock()
 	g.log = append(g.log, s)
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
@@ -198,6 +203,34 @@ func (g *graphSim) Requests() []collecttest.Request {
 				Fault: suiteFault(it.Fault), Started: req.Started, Finished: req.Finished, Batched: true,
 			})
 		}
+		if sr.Batch == nil {
+			// In flight (or refused whole): the items as sent.
+			for _, it := range s.items {
+				it.Started, it.Finished = req.Started, req.Finished
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+// batchItems reads the items of a $batch request, leaving its body for
+// the simulator.
+func batchItems(r *http.Request) []collecttest.Request {
+	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	var in struct {
+		Requests []struct{ Method, URL string }
+	}
+	if err != nil || json.Unmarshal(data, &in) != nil {
+		return nil
+	}
+	version := strings.TrimSuffix(r.URL.Path, "/$batch")
+	var out []collecttest.Request
+	for _, it := range in.Requests {
+		path, query, _ := strings.Cut(it.URL, "?")
+		out = append(out, collecttest.Request{Target: classify(version + path), Method: it.Method,
+			URL: version + path + "?" + query, Batched: true})
 	}
 	return out
 }

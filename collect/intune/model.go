@@ -133,6 +133,7 @@ type detectedApp struct {
 	Version     string `json:"version"`
 	Publisher   string `json:"publisher"`
 	Platform    string `json:"platform"`
+	DeviceCount int    `json:"deviceCount"`
 }
 
 func (a detectedApp) record(deviceKey string, raw collect.RawRef) collect.App {
@@ -143,6 +144,7 @@ func (a detectedApp) record(deviceKey string, raw collect.RawRef) collect.App {
 		Version:       a.Version,
 		Publisher:     a.Publisher,
 		InstallSource: "unknown",
+		Prevalence:    max(a.DeviceCount, 0),
 		Raw:           raw,
 	}
 }

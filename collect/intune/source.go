@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,12 @@ type Config struct {
 	HTTP        *http.Client
 	Concurrency int // parallel per-device requests; default 4
 	PageSize    int // $top; default 100
+	// Batch is the most per-device requests sent in one JSON $batch
+	// (default and most MaxBatch, 20); 1 sends each on its own.
+	Batch int
+	// AppInventory is how a whole-tenant collection reads apps: AppsAuto
+	// (default), AppsByDevice or AppsByTenant.
+	AppInventory string
 	// RequestsPerSecond and Burst pace every Graph request: the devices
 	// service allows 2,000 requests / 20 s per app per tenant. Defaults 90
 	// and 20; a negative rate disables the limiter.
@@ -101,6 +108,16 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
+	}
+	if cfg.Batch <= 0 || cfg.Batch > MaxBatch {
+		cfg.Batch = MaxBatch
+	}
+	switch cfg.AppInventory {
+	case "":
+		cfg.AppInventory = AppsAuto
+	case AppsAuto, AppsByDevice, AppsByTenant:
+	default:
+		return nil, fmt.Errorf("intune: app inventory %q: want %s, %s or %s", cfg.AppInventory, AppsAuto, AppsByDevice, AppsByTenant)
 	}
 	if cfg.RequestsPerSecond == 0 {
 		cfg.RequestsPerSecond = 90
@@ -151,6 +168,9 @@ func (s *Source) Describe() collect.Descriptor {
 			s.cfg.LoginURL + "/" + s.cfg.Tenant + "/oauth2/v2.0/token",
 			s.cfg.GraphURL + "/v1.0/deviceManagement/managedDevices",
 			s.cfg.GraphURL + "/beta/deviceManagement/managedDevices/{id}/detectedApps",
+			s.cfg.GraphURL + "/v1.0/deviceManagement/detectedApps",
+			s.cfg.GraphURL + "/v1.0/deviceManagement/detectedApps/{id}/managedDevices",
+			s.cfg.GraphURL + "/{v1.0,beta}/$batch",
 			s.cfg.GraphURL + "/v1.0/deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates",
 			s.cfg.GraphURL + "/v1.0/deviceManagement/auditEvents",
 		},
@@ -162,23 +182,46 @@ func (s *Source) Describe() collect.Descriptor {
 }
 
 // Collect implements collect.Source.
+//
+// The work is a pipeline: devices are written as the listing pages
+// arrive, and every full group of devices (one $batch) has its compliance
+// states fetched at once, while the listing goes on. Once the listing is
+// done, the admin audit events and the choice of inventory path run beside
+// those groups, then the app inventory: per device, or app by app across
+// the tenant. A device's unit is done when its compliance states and, on
+// the per-device path, its apps are written.
 func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
 	if _, err := s.bearer(ctx, sink); err != nil {
 		return fmt.Errorf("intune: %w", err)
 	}
-	devices, err := s.listDevices(ctx, req, sink)
-	if err != nil {
-		return fmt.Errorf("intune: listing devices: %w", err)
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	units := newTracker(sink)
+	prog := &progress{req: req, stats: func() httpx.Stats { return s.graph.Stats().Add(s.login.Stats()) }}
+
 	// Devices finished before a resume are skipped whole: their records
 	// are already in the staging.
-	var todo []collect.Device
-	for _, d := range devices {
-		if !req.IsDone(d.Key) {
-			todo = append(todo, d)
-		}
+	var devices, todo, group []collect.Device
+	compliance := func(group []collect.Device) {
+		g.Go(func() error {
+			if err := s.perDevice(gctx, group, stepCompliance, sink); err != nil {
+				return err
+			}
+			return units.partsDone(group)
+		})
 	}
-	for _, d := range todo {
+	seen := map[string]bool{}
+	err := s.listDevices(ctx, req, sink, func(d collect.Device) error {
+		if seen[d.Key] {
+			return nil // listed twice: the first stands (both are in the raw)
+		}
+		seen[d.Key] = true
+		devices = append(devices, d)
+		prog.add(1, 0)
+		if req.IsDone(d.Key) {
+			prog.done(1, 0)
+			return nil
+		}
 		if err := sink.Device(d); err != nil {
 			return err
 		}
@@ -189,47 +232,202 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 				return err
 			}
 		}
-	}
-	// Admin audit events come before the devices' units close, so that an
-	// event about a device is written with it (and, after a resume, not
-	// again for a device already done).
-	if err := s.auditEvents(ctx, req.Since, devices, sink); err != nil {
-		if err := asGap(ctx, err, sink, collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Detail: "auditEvents"}); err != nil {
-			return fmt.Errorf("intune: audit events: %w", err)
+		// Two parts: the compliance states, and the apps (or, on the
+		// tenant-wide path, the choice that takes them elsewhere).
+		units.expect(d.Key, 2, func() { prog.done(1, 0) })
+		todo = append(todo, d)
+		if group = append(group, d); len(group) == s.cfg.Batch {
+			compliance(group)
+			group = nil
 		}
+		return gctx.Err()
+	})
+	if err != nil {
+		if werr := g.Wait(); werr != nil {
+			return werr // the failure that stopped the listing
+		}
+		return fmt.Errorf("intune: listing devices: %w", err)
+	}
+	if len(group) > 0 {
+		compliance(group)
 	}
 
-	var done, total = len(devices) - len(todo), len(devices)
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.cfg.Concurrency)
-	for _, d := range todo {
+	g.Go(func() error {
+		if err := s.auditEvents(gctx, req, devices, sink); err != nil {
+			return fmt.Errorf("intune: audit events: %w", err)
+		}
+		return nil
+	})
+
+	apps, byTenant, err := s.chooseInventory(gctx, req, todo, sink)
+	if err != nil {
+		if werr := g.Wait(); werr != nil {
+			return werr
+		}
+		return err
+	}
+	if !byTenant {
+		for group := range slices.Chunk(todo, s.cfg.Batch) {
+			g.Go(func() error {
+				if err := s.perDevice(gctx, group, stepApps, sink); err != nil {
+					return err
+				}
+				return units.partsDone(group)
+			})
+		}
+		return g.Wait()
+	}
+	if err := units.partsDone(todo); err != nil {
+		if werr := g.Wait(); werr != nil {
+			return werr
+		}
+		return err
+	}
+	// Every device listed can hold an app, those finished before a resume
+	// included: their apps are filed under the apps' units.
+	keys := make(map[string]string, len(devices))
+	for _, d := range devices {
+		keys[d.SourceID] = d.Key
+	}
+	apps = undone(req, apps)
+	prog.add(0, len(apps))
+	for group := range slices.Chunk(apps, s.cfg.Batch) {
 		g.Go(func() error {
-			if err := s.complianceStates(gctx, d, sink); err != nil {
-				if err := asGap(gctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryDeviceState, Detail: "compliance policy states"}); err != nil {
-					return fmt.Errorf("intune: compliance of %s: %w", d.SourceID, err)
-				}
-			}
-			if err := s.deviceApps(gctx, d, sink); err != nil {
-				if err := asGap(gctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: collect.TelemetryAppInventory, Detail: "detected apps"}); err != nil {
-					return fmt.Errorf("intune: apps of %s: %w", d.SourceID, err)
-				}
-			}
-			if err := sink.UnitDone(d.Key); err != nil {
+			if err := s.appDevices(gctx, group, keys, sink); err != nil {
 				return err
 			}
-			mu.Lock()
-			done++
-			if req.Progress != nil {
-				st := s.graph.Stats().Add(s.login.Stats())
-				req.Progress(collect.Progress{DevicesDone: done, DevicesTotal: total,
-					Requests: int(st.Requests), Throttled: int(st.Waits), Waited: st.WaitTime})
+			for _, ta := range group {
+				if err := sink.UnitDone(appUnit(ta.app.ID)); err != nil {
+					return err
+				}
 			}
-			mu.Unlock()
+			prog.done(0, len(group))
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// tracker closes a device's unit once each of its parts is done.
+type tracker struct {
+	sink collect.Sink
+	mu   sync.Mutex
+	left map[string]int
+	then map[string]func()
+}
+
+func newTracker(sink collect.Sink) *tracker {
+	return &tracker{sink: sink, left: map[string]int{}, then: map[string]func(){}}
+}
+
+// expect registers a unit of n parts; then runs when it is done.
+func (t *tracker) expect(unit string, n int, then func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.left[unit], t.then[unit] = n, then
+}
+
+// partsDone marks one part of each device's unit done.
+func (t *tracker) partsDone(devices []collect.Device) error {
+	for _, d := range devices {
+		t.mu.Lock()
+		t.left[d.Key]--
+		last := t.left[d.Key] == 0
+		then := t.then[d.Key]
+		if last {
+			delete(t.left, d.Key)
+			delete(t.then, d.Key)
+		}
+		t.mu.Unlock()
+		if !last {
+			continue
+		}
+		if err := t.sink.UnitDone(d.Key); err != nil {
+			return err
+		}
+		if then != nil {
+			then()
+		}
+	}
+	return nil
+}
+
+// progress reports devices and apps done, with the request counts.
+type progress struct {
+	req   collect.Request
+	stats func() httpx.Stats
+	mu    sync.Mutex
+	p     collect.Progress
+}
+
+// add grows the totals (devices are counted as the listing finds them).
+func (p *progress) add(devices, apps int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.p.DevicesTotal += devices
+	p.p.AppsTotal += apps
+}
+
+// done counts work done and reports.
+func (p *progress) done(devices, apps int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.p.DevicesDone += devices
+	p.p.AppsDone += apps
+	if p.req.Progress != nil {
+		st := p.stats()
+		p.p.Requests, p.p.Throttled, p.p.Waited = int(st.Requests), int(st.Waits), st.WaitTime
+		p.req.Progress(p.p)
+	}
+}
+
+// Per-device listings.
+const (
+	stepCompliance = iota // deviceCompliancePolicyStates
+	stepApps              // detectedApps
+)
+
+// perDevice fetches one listing (step) of each device of a group, a
+// $batch per page round, writing a gap for each listing that fails.
+func (s *Source) perDevice(ctx context.Context, group []collect.Device, step int, sink collect.Sink) error {
+	st := struct {
+		call      func(id string) call
+		records   func(d collect.Device, p page, ref collect.RawRef, sink collect.Sink) error
+		telemetry string
+		detail    string
+	}{complianceCall, complianceRecords, collect.TelemetryDeviceState, "compliance policy states"}
+	if step == stepApps {
+		st.call, st.records, st.telemetry, st.detail = s.appsCall, appRecords, collect.TelemetryAppInventory, "detected apps"
+	}
+	var devs []collect.Device
+	var urls []*url.URL
+	for _, d := range group {
+		if !validID(d.SourceID) {
+			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: st.telemetry, Reason: collect.ReasonError,
+				Detail: st.detail + ": the device id cannot name a Graph resource"}); err != nil {
+				return err
+			}
+			continue
+		}
+		devs = append(devs, d)
+		urls = append(urls, s.url(st.call(d.SourceID)))
+	}
+	errs, err := s.collections(ctx, urls, sink, func(i int, p page, ref collect.RawRef) error {
+		return st.records(devs[i], p, ref, sink)
+	})
+	if err != nil {
+		return fmt.Errorf("intune: %s: %w", st.detail, err)
+	}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		d := devs[i]
+		if err := asGap(ctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: st.telemetry, Detail: st.detail}); err != nil {
+			return fmt.Errorf("intune: %s of %s: %w", st.detail, d.SourceID, err)
+		}
+	}
+	return nil
 }
 
 // asGap records a failed fetch as gap g (reason permission_denied or
@@ -237,7 +435,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 // itself when the whole run must stop: credentials refused, or the run
 // cancelled.
 func asGap(ctx context.Context, err error, sink collect.Sink, g collect.Gap) error {
-	if !errors.Is(err, httpx.ErrPermission) && (errors.Is(err, collect.ErrAuth) || ctx.Err() != nil) {
+	if fatal(ctx, err) || authFailed(err) {
 		return err
 	}
 	g.Reason = collect.ReasonError
@@ -248,18 +446,28 @@ func asGap(ctx context.Context, err error, sink collect.Sink, g collect.Gap) err
 	return sink.Gap(g)
 }
 
-// get performs an authenticated GET, captures every response, and returns
-// the final one with its RawRef. A 401 refreshes the token once.
+// get performs an authenticated GET; see send.
 func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
+	h := http.Header{"Accept": {"application/json"}}
+	return s.send(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: h}, sink)
+}
+
+// send performs an authenticated request, captures every response, and
+// returns the final one with its RawRef. A 401 refreshes the token once.
+// A failure to store a response is a *sinkError.
+func (s *Source) send(ctx context.Context, req httpx.Request, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := s.bearer(ctx, sink)
 		if err != nil {
 			return nil, collect.RawRef{}, err
 		}
-		h := http.Header{}
-		h.Set("Authorization", "Bearer "+tok)
-		h.Set("Accept", "application/json")
-		resp, err := s.graph.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: h})
+		r := req
+		r.Header = req.Header.Clone()
+		if r.Header == nil {
+			r.Header = http.Header{}
+		}
+		r.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := s.graph.Do(ctx, r)
 		if resp == nil {
 			return nil, collect.RawRef{}, err
 		}
@@ -277,14 +485,36 @@ func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx
 	}
 }
 
+// authFailed reports whether err is the credential refused (not a
+// permission missing for one endpoint): it stops the run.
+func authFailed(err error) bool {
+	return errors.Is(err, collect.ErrAuth) && !errors.Is(err, httpx.ErrPermission)
+}
+
+// sinkError is a failure to write to the staging: it stops the run.
+type sinkError struct{ error }
+
+func (e *sinkError) Unwrap() error { return e.error }
+
+// fatal reports whether err must stop the whole run rather than become a
+// gap: the run cancelled, or the staging failing.
+func fatal(ctx context.Context, err error) bool {
+	var se *sinkError
+	return ctx.Err() != nil || errors.As(err, &se)
+}
+
 // capture stores resp (and every retried attempt before it) in the sink.
 func capture(sink collect.Sink, resp *httpx.Response, keep bool) (collect.RawRef, error) {
 	for _, r := range resp.Retried {
 		if _, err := sink.Capture(Name, exchange(r), r.Body, keep); err != nil {
-			return collect.RawRef{}, err
+			return collect.RawRef{}, &sinkError{err}
 		}
 	}
-	return sink.Capture(Name, exchange(resp), resp.Body, keep)
+	ref, err := sink.Capture(Name, exchange(resp), resp.Body, keep)
+	if err != nil {
+		return collect.RawRef{}, &sinkError{err}
+	}
+	return ref, nil
 }
 
 func exchange(r *httpx.Response) *collect.Exchange {
@@ -347,60 +577,96 @@ func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) 
 
 // page is a Graph collection envelope with the items kept raw.
 type page struct {
-	NextLink string            `json:"@odata.nextLink"`
-	Value    []json.RawMessage `json:"value"`
+	NextLink string
+	Value    []json.RawMessage
 }
 
-// eachPage GETs first and follows @odata.nextLink on the configured origin
-// only, calling fn with each page and its RawRef. A link that repeats any
-// page already fetched (the first included) stops the listing with an error.
-func (s *Source) eachPage(ctx context.Context, first *url.URL, sink collect.Sink, fn func(p page, ref collect.RawRef) error) error {
-	pager := s.graph.NewPager(first)
-	for {
-		n := pager.Page()
-		resp, ref, err := s.get(ctx, pager.URL(), sink)
-		if err != nil {
-			return fmt.Errorf("page %d: %w", n, err)
-		}
-		var p page
-		if err := json.Unmarshal(resp.Body, &p); err != nil {
-			return fmt.Errorf("page %d: decoding %s: %w", n, ref.Path, err)
-		}
-		if err := fn(p, ref); err != nil {
-			return err
-		}
-		more, err := pager.Next(p.NextLink)
-		if err != nil {
-			return fmt.Errorf("page %d: @odata.nextLink: %w", n, err)
-		}
-		if !more {
-			return nil
+// UnmarshalJSON reads the envelope by exact member names. encoding/json
+// matches struct fields ignoring case, so a body with "Value" would
+// decode, yet the records' pointers (/value/N) would lead nowhere in the
+// stored bytes.
+func (p *page) UnmarshalJSON(data []byte) error {
+	m, err := members(data, "value", "@odata.nextLink")
+	if err != nil {
+		return err
+	}
+	*p = page{}
+	if v := m["value"]; v != nil {
+		if err := json.Unmarshal(v, &p.Value); err != nil {
+			return fmt.Errorf("value: %w", err)
 		}
 	}
+	if v := m["@odata.nextLink"]; v != nil {
+		if err := json.Unmarshal(v, &p.NextLink); err != nil {
+			return fmt.Errorf("@odata.nextLink: %w", err)
+		}
+	}
+	return nil
 }
 
-func (s *Source) listDevices(ctx context.Context, req collect.Request, sink collect.Sink) ([]collect.Device, error) {
+// members decodes a JSON object and returns the named members, matched
+// exactly (the last of duplicates, as a JSON pointer resolves them).
+func members(data []byte, names ...string) (map[string]json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil {
+		return nil, err
+	}
+	if all == nil {
+		return nil, errors.New("null where an object was expected")
+	}
+	out := make(map[string]json.RawMessage, len(names))
+	for _, n := range names {
+		if v, ok := all[n]; ok && string(v) != "null" {
+			out[n] = v
+		}
+	}
+	return out, nil
+}
+
+// eachPage reads the collection at first, every page, calling fn with
+// each (see collections).
+func (s *Source) eachPage(ctx context.Context, first *url.URL, sink collect.Sink, fn func(p page, ref collect.RawRef) error) error {
+	errs, err := s.collections(ctx, []*url.URL{first}, sink, func(_ int, p page, ref collect.RawRef) error { return fn(p, ref) })
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// at is the RawRef of item i of the page at ref.
+func at(ref collect.RawRef, i int) collect.RawRef {
+	ref.Pointer += fmt.Sprintf("/value/%d", i)
+	return ref
+}
+
+// where names a stored object for a message: path#pointer.
+func where(ref collect.RawRef) string {
+	if ref.Pointer == "" {
+		return ref.Path
+	}
+	return ref.Path + "#" + ref.Pointer
+}
+
+func (s *Source) listDevices(ctx context.Context, req collect.Request, sink collect.Sink, fn func(collect.Device) error) error {
 	u := s.graph.Base.JoinPath("v1.0", "deviceManagement", "managedDevices")
 	u.RawQuery = odataQuery(DeviceFields, s.cfg.PageSize, serverFilter(req))
-	var out []collect.Device
-	err := s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
+	return s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
 		for i, raw := range p.Value {
 			var md managedDevice
 			if err := json.Unmarshal(raw, &md); err != nil {
-				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
+				return fmt.Errorf("decoding %s: %w", where(at(ref, i)), err)
 			}
-			r := ref
-			r.Pointer = fmt.Sprintf("/value/%d", i)
-			d := md.record(r)
+			d := md.record(at(ref, i))
 			// Graph silently ignores $filter terms it does not support, so
 			// every result is checked again here.
 			if req.Wanted(d) {
-				out = append(out, d)
+				if err := fn(d); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	return out, err
 }
 
 // serverFilter narrows the listing when exactly one name or serial is
@@ -429,21 +695,22 @@ func odataQuery(fields []string, top int, filter string) string {
 	return q
 }
 
-func (s *Source) deviceApps(ctx context.Context, d collect.Device, sink collect.Sink) error {
-	u := s.graph.Base.JoinPath("beta", "deviceManagement", "managedDevices", d.SourceID, "detectedApps")
-	u.RawQuery = odataQuery(AppFields, s.cfg.PageSize, "")
-	return s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
-		for i, raw := range p.Value {
-			var da detectedApp
-			if err := json.Unmarshal(raw, &da); err != nil {
-				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
-			}
-			r := ref
-			r.Pointer = fmt.Sprintf("/value/%d", i)
-			if err := sink.App(da.record(d.Key, r)); err != nil {
-				return err
-			}
+// appsCall is the per-device detectedApps request (beta only).
+func (s *Source) appsCall(id string) call {
+	return call{version: "beta", segs: []string{"deviceManagement", "managedDevices", id, "detectedApps"},
+		query: odataQuery(AppFields, s.cfg.PageSize, "")}
+}
+
+// appRecords writes the apps of d on one page of its detectedApps.
+func appRecords(d collect.Device, p page, ref collect.RawRef, sink collect.Sink) error {
+	for i, raw := range p.Value {
+		var da detectedApp
+		if err := json.Unmarshal(raw, &da); err != nil {
+			return fmt.Errorf("decoding %s: %w", where(at(ref, i)), err)
 		}
-		return nil
-	})
+		if err := sink.App(da.record(d.Key, at(ref, i))); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/mdmsim"
+	"github.com/custos-ir/custos/internal/jsonptr"
 )
 
 // newSim serves a simulated tenant and returns it with a source config
@@ -171,27 +172,13 @@ func checkRaw(t *testing.T, dir string, ref collect.RawRef, id string) {
 	if hex.EncodeToString(sum[:]) != ref.SHA256 {
 		t.Errorf("%s: sha256 mismatch", ref.Path)
 	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	var items []struct {
+	raw, err := jsonptr.Resolve(data, ref.Pointer)
+	var item struct {
 		ID string `json:"id"`
 	}
-	json.Unmarshal(doc["value"], &items)
-	var idx int
-	if err := valueIndex(ref.Pointer, &idx); err != nil || idx >= len(items) || items[idx].ID != id {
-		t.Errorf("%s#%s does not lead to %s", ref.Path, ref.Pointer, id)
+	if err != nil || json.Unmarshal(raw, &item) != nil || item.ID != id {
+		t.Errorf("%s#%s does not lead to %s (%v)", ref.Path, ref.Pointer, id, err)
 	}
-}
-
-// valueIndex reads N from a "/value/N" pointer.
-func valueIndex(ptr string, idx *int) error {
-	s, ok := strings.CutPrefix(ptr, "/value/")
-	if !ok {
-		return errors.New("pointer not into value")
-	}
-	return json.Unmarshal([]byte(s), idx)
 }
 
 func TestSelectorsRefilterLocally(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,39 +38,40 @@ type policyState struct {
 	} `json:"settingStates"`
 }
 
-// complianceStates writes one compliance_state event per policy of d,
-// dated at d's last check-in (when Intune last evaluated it).
-func (s *Source) complianceStates(ctx context.Context, d collect.Device, sink collect.Sink) error {
-	u := s.graph.Base.JoinPath("v1.0", "deviceManagement", "managedDevices", d.SourceID, "deviceCompliancePolicyStates")
-	at := time.Time{}
+// complianceCall is the per-device deviceCompliancePolicyStates request.
+func complianceCall(id string) call {
+	return call{version: "v1.0", segs: []string{"deviceManagement", "managedDevices", id, "deviceCompliancePolicyStates"}}
+}
+
+// complianceRecords writes one compliance_state event per policy of d on
+// one page of its deviceCompliancePolicyStates, dated at d's last check-in
+// (when Intune last evaluated it).
+func complianceRecords(d collect.Device, p page, ref collect.RawRef, sink collect.Sink) error {
+	when := time.Time{}
 	if d.LastSeenAt != nil {
-		at = *d.LastSeenAt
+		when = *d.LastSeenAt
 	}
-	return s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
-		for i, raw := range p.Value {
-			var ps policyState
-			if err := json.Unmarshal(raw, &ps); err != nil {
-				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
-			}
-			var failing []string
-			for _, st := range ps.SettingStates {
-				if st.State != "" && !strings.EqualFold(st.State, "compliant") && !strings.EqualFold(st.State, "notApplicable") {
-					failing = append(failing, strings.TrimSpace(st.SettingName+" "+st.State+" "+st.CurrentValue))
-				}
-			}
-			r := ref
-			r.Pointer = fmt.Sprintf("/value/%d", i)
-			fields := map[string]any{"policy": ps.DisplayName, "policy_id": ps.ID, "version": ps.Version,
-				"platform": ps.PlatformType, "state": ps.State, "setting_count": ps.SettingCount}
-			if len(failing) > 0 {
-				fields["failing_settings"] = failing
-			}
-			if err := sink.Event(collect.Event{DeviceKey: d.Key, Time: at, Type: EventComplianceState, Fields: fields, Raw: r}); err != nil {
-				return err
+	for i, raw := range p.Value {
+		var ps policyState
+		if err := json.Unmarshal(raw, &ps); err != nil {
+			return fmt.Errorf("decoding %s: %w", where(at(ref, i)), err)
+		}
+		var failing []string
+		for _, st := range ps.SettingStates {
+			if st.State != "" && !strings.EqualFold(st.State, "compliant") && !strings.EqualFold(st.State, "notApplicable") {
+				failing = append(failing, strings.TrimSpace(st.SettingName+" "+st.State+" "+st.CurrentValue))
 			}
 		}
-		return nil
-	})
+		fields := map[string]any{"policy": ps.DisplayName, "policy_id": ps.ID, "version": ps.Version,
+			"platform": ps.PlatformType, "state": ps.State, "setting_count": ps.SettingCount}
+		if len(failing) > 0 {
+			fields["failing_settings"] = failing
+		}
+		if err := sink.Event(collect.Event{DeviceKey: d.Key, Time: when, Type: EventComplianceState, Fields: fields, Raw: at(ref, i)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // auditEvent is a v1.0 auditEvent.
@@ -99,64 +101,81 @@ type auditEvent struct {
 	} `json:"resources"`
 }
 
-// auditEvents writes the tenant's admin audit events since since as
-// admin_action events: one per device resource among the collected
-// devices, and one without a device for an event that names none (a
-// policy change, say). Events about devices outside the selection are
-// left out (they stay in the raw responses).
-func (s *Source) auditEvents(ctx context.Context, since time.Time, devices []collect.Device, sink collect.Sink) error {
+// unitAudit is the unit of the admin audit events: they are read once, and
+// not again after a resume that finds them done.
+const unitAudit = Name + ":auditEvents"
+
+// auditEvents writes the tenant's admin audit events since req.Since as
+// admin_action events, filed under their own unit: one per device resource
+// among the collected devices, and one without a device for an event that
+// names none (a policy change, say). Events about devices outside the
+// selection are left out (they stay in the raw responses). A listing that
+// fails becomes a gap, unless the run must stop.
+func (s *Source) auditEvents(ctx context.Context, req collect.Request, devices []collect.Device, sink collect.Sink) error {
+	if req.IsDone(unitAudit) {
+		return nil
+	}
 	keys := map[string]string{}
 	for _, d := range devices {
 		keys[d.SourceID] = d.Key
 	}
+	unit := sink.Within(unitAudit)
 	u := s.graph.Base.JoinPath("v1.0", "deviceManagement", "auditEvents")
-	if !since.IsZero() {
-		u.RawQuery = "$filter=" + url.QueryEscape("activityDateTime ge "+since.UTC().Format(time.RFC3339))
+	if !req.Since.IsZero() {
+		u.RawQuery = "$filter=" + url.QueryEscape("activityDateTime ge "+req.Since.UTC().Format(time.RFC3339))
 	}
-	return s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
-		for i, raw := range p.Value {
-			var ae auditEvent
-			if err := json.Unmarshal(raw, &ae); err != nil {
-				return fmt.Errorf("decoding %s#/value/%d: %w", ref.Path, i, err)
+	err := s.eachPage(ctx, u, sink, func(p page, ref collect.RawRef) error {
+		return auditRecords(req.Since, keys, p, ref, unit)
+	})
+	if err != nil {
+		if err := asGap(ctx, err, unit, collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Detail: "auditEvents"}); err != nil {
+			return err
+		}
+	}
+	return sink.UnitDone(unitAudit)
+}
+
+// auditRecords writes the admin_action events of one page of auditEvents:
+// one per collected device it names (keys: device id → record key, each
+// device once), or one without a device when it names none.
+func auditRecords(since time.Time, keys map[string]string, p page, ref collect.RawRef, sink collect.Sink) error {
+	for i, raw := range p.Value {
+		var ae auditEvent
+		if err := json.Unmarshal(raw, &ae); err != nil {
+			return fmt.Errorf("decoding %s: %w", where(at(ref, i)), err)
+		}
+		if ae.ActivityDateTime.Before(since) {
+			continue // re-filtered locally, whatever $filter did
+		}
+		actor := ae.Actor.UserPrincipalName
+		if actor == "" {
+			actor = firstNonEmpty(ae.Actor.ApplicationDisplayName, ae.Actor.ServicePrincipalName)
+		}
+		var resources, devs []string
+		named := false
+		for _, res := range ae.Resources {
+			resources = append(resources, strings.TrimSpace(res.Type+" "+res.DisplayName))
+			if k, ok := keys[res.ResourceID]; ok && !slices.Contains(devs, k) {
+				devs = append(devs, k)
 			}
-			if ae.ActivityDateTime.Before(since) {
-				continue // re-filtered locally, whatever $filter did
+			named = named || strings.EqualFold(res.AuditResourceType, "ManagedDevice") || strings.EqualFold(res.Type, "ManagedDevice")
+		}
+		fields := map[string]any{"activity": ae.Activity, "activity_type": ae.ActivityType, "operation": ae.ActivityOperationType,
+			"result": ae.ActivityResult, "category": ae.Category, "actor": actor, "actor_type": ae.Actor.Type,
+			"actor_ip": ae.Actor.IPAddress, "resources": resources, "correlation_id": ae.CorrelationID, "audit_id": ae.ID}
+		if len(devs) == 0 {
+			if named {
+				continue // about a device outside the selection
 			}
-			r := ref
-			r.Pointer = fmt.Sprintf("/value/%d", i)
-			actor := ae.Actor.UserPrincipalName
-			if actor == "" {
-				actor = firstNonEmpty(ae.Actor.ApplicationDisplayName, ae.Actor.ServicePrincipalName)
-			}
-			var resources []string
-			var devs []string
-			for _, res := range ae.Resources {
-				resources = append(resources, strings.TrimSpace(res.Type+" "+res.DisplayName))
-				if k, ok := keys[res.ResourceID]; ok {
-					devs = append(devs, k)
-				}
-			}
-			fields := map[string]any{"activity": ae.Activity, "activity_type": ae.ActivityType, "operation": ae.ActivityOperationType,
-				"result": ae.ActivityResult, "category": ae.Category, "actor": actor, "actor_type": ae.Actor.Type,
-				"actor_ip": ae.Actor.IPAddress, "resources": resources, "correlation_id": ae.CorrelationID, "audit_id": ae.ID}
-			if len(devs) == 0 {
-				named := false
-				for _, res := range ae.Resources {
-					named = named || strings.EqualFold(res.AuditResourceType, "ManagedDevice") || strings.EqualFold(res.Type, "ManagedDevice")
-				}
-				if named {
-					continue // about a device outside the selection
-				}
-				devs = []string{""}
-			}
-			for _, k := range devs {
-				if err := sink.Event(collect.Event{DeviceKey: k, Time: ae.ActivityDateTime.UTC(), Type: EventAdminAction, Fields: fields, Raw: r}); err != nil {
-					return err
-				}
+			devs = []string{""}
+		}
+		for _, k := range devs {
+			if err := sink.Event(collect.Event{DeviceKey: k, Time: ae.ActivityDateTime.UTC(), Type: EventAdminAction, Fields: fields, Raw: at(ref, i)}); err != nil {
+				return err
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -44,12 +44,15 @@ type batchResult struct {
 // batchHeaders are the response headers copied into an item's headers.
 var batchHeaders = []string{"Content-Type", "OData-Version", "Retry-After", "WWW-Authenticate", "Allow", "Location"}
 
-func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version string, rec *Request) {
+// serveBatch answers a $batch request into w. It returns the transport
+// fault injected for one of the items (slow, reset, truncate, malformed),
+// which befalls the whole response.
+func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version string, rec *Request) Fault {
 	fail := func(msg string) { writeGraphError(w, badRequest(msg), s.opts.Clock()) }
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBody+1))
 	if err != nil || len(raw) > maxBatchBody {
 		fail("Invalid batch payload format.")
-		return
+		return FaultNone
 	}
 	var in struct {
 		Requests []batchItem `json:"requests"`
@@ -57,33 +60,33 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version stri
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&in); err != nil || dec.More() || in.Requests == nil {
 		fail("Invalid batch payload format.")
-		return
+		return FaultNone
 	}
 	switch n := len(in.Requests); {
 	case n == 0:
 		fail("The batch request must contain at least one request.")
-		return
+		return FaultNone
 	case n > MaxBatch:
 		fail(fmt.Sprintf("The number of requests in the batch (%d) exceeds the limit of %d.", n, MaxBatch))
-		return
+		return FaultNone
 	}
 	index := map[string]int{}
 	for i, it := range in.Requests {
 		switch {
 		case it.ID == "" || it.Method == "" || it.URL == "":
 			fail("Each request of a batch must have an id, a method and a url.")
-			return
+			return FaultNone
 		case hasKey(index, it.ID):
 			fail(fmt.Sprintf("The batch request id '%s' is used more than once; ids must be unique.", it.ID))
-			return
+			return FaultNone
 		case len(it.Body) > 0 && string(it.Body) != "null" && header(it.Headers, "Content-Type") == "":
 			fail(fmt.Sprintf("Request '%s' of the batch has a body but no Content-Type header.", it.ID))
-			return
+			return FaultNone
 		}
 		for _, d := range it.DependsOn {
 			if j, ok := index[d]; !ok || j >= i {
 				fail(fmt.Sprintf("Request '%s' of the batch depends on '%s', which is not an earlier request of the batch.", it.ID, d))
-				return
+				return FaultNone
 			}
 		}
 		index[it.ID] = i
@@ -91,6 +94,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version stri
 
 	results := make([]batchResult, len(in.Requests))
 	rec.Batch = make([]Request, len(in.Requests))
+	transport := FaultNone
 	for i, it := range in.Requests {
 		res := &results[i]
 		irec := &rec.Batch[i]
@@ -108,6 +112,13 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version stri
 			continue
 		}
 		*res = s.batchItem(r, version, it, irec)
+		if transport == FaultNone && irec.Status >= 200 && irec.Status <= 299 {
+			if u, err := url.Parse(it.URL); err == nil {
+				if f := s.takeEnvelopeInjection("/" + version + "/" + strings.TrimPrefix(u.Path, "/")); f != FaultNone {
+					transport, irec.Fault = f, f
+				}
+			}
+		}
 	}
 
 	// Graph does not keep the order of the requests; neither does the
@@ -122,6 +133,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, version stri
 	w.Header().Set("OData-Version", "4.0")
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
+	return transport
 }
 
 // batchItem serves one item of a batch.

@@ -144,7 +144,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		if f.status() != 0 {
 			return fail(faultError(f, r, rid, s.retryAfterFor(f, 0)))
 		}
-		s.serveBatch(w, r, version, rec)
+		if t := s.serveBatch(w, r, version, rec); f == FaultNone {
+			f, rec.Fault = t, t
+		}
 		return f
 	}
 

@@ -300,9 +300,10 @@ func (s *Server) ResetLog() {
 // "" every request.
 //
 // Requests inside a $batch body are matched by their own path (with the
-// batch's version prefix) and only take status faults (401, 403, 429,
-// 5xx); an injection of another fault is left for a request sent on its
-// own. Injections are consulted in the order they were made; only requests
+// batch's version prefix). A status fault (401, 403, 429, 5xx) answers
+// the item alone; a transport fault (slow, reset, truncate, malformed)
+// befalls the whole $batch response that carries the item, as it would on
+// the wire; a paging fault is left for a request sent on its own. Injections are consulted in the order they were made; only requests
 // that authenticate (or token requests) consume them.
 func (s *Server) Inject(pattern string, f Fault, n int) {
 	if n == 0 || f <= FaultNone || f >= numFaults {
@@ -351,11 +352,23 @@ func matchPattern(pattern, path string) bool {
 // takeInjection returns the fault injected for path, consuming one use, or
 // FaultNone. A $batch item (item) only takes status faults.
 func (s *Server) takeInjection(path string, item bool) Fault {
+	return s.take(path, func(f Fault) bool { return !item || f.status() != 0 })
+}
+
+// takeEnvelopeInjection returns a transport fault injected for the path of
+// a $batch item, to apply to the whole $batch response, consuming one use.
+func (s *Server) takeEnvelopeInjection(path string) Fault {
+	return s.take(path, func(f Fault) bool { return f.status() == 0 && !f.pagingOnly() })
+}
+
+// take returns the first fault injected for path that ok accepts,
+// consuming one use, or FaultNone.
+func (s *Server) take(path string, ok func(Fault) bool) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.injections {
 		in := &s.injections[i]
-		if !matchPattern(in.prefix, path) || (item && in.fault.status() == 0) {
+		if !matchPattern(in.prefix, path) || !ok(in.fault) {
 			continue
 		}
 		f := in.fault

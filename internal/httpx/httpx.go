@@ -101,6 +101,10 @@ type Request struct {
 	// connection failure or a 502/504 (a token request, a $batch of GETs).
 	// GET, HEAD, OPTIONS, PUT and DELETE are idempotent by definition.
 	Idempotent bool
+	// Cost is what the request spends of the Limiter's rate (default 1):
+	// a batch of n requests that the server evaluates one by one, as
+	// Graph does, costs n. It is capped at the limiter's burst.
+	Cost int
 }
 
 func (r Request) idempotent() bool {
@@ -126,7 +130,7 @@ func (r Request) secrets() []string {
 //
 // What is retried, up to Retries more attempts: 429 and 503 for any method
 // (the server did not act on the request), honouring Retry-After (capped at
-// MaxRetryAfter) and pausing the whole Limiter for it; 502 and 504, and
+// MaxRetryAfter) for this request only; 502 and 504, and
 // connection failures (refused, reset, EOF, timeout, a body cut short) for
 // idempotent requests only; a connection that could not be opened for any
 // method. Without Retry-After the wait is capped exponential backoff with
@@ -145,13 +149,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err := c.checkOrigin(r.URL); err != nil {
 		return nil, err
 	}
-	retries := c.Retries
-	switch {
-	case retries == 0:
-		retries = DefaultRetries
-	case retries < 0:
-		retries = 0
-	}
+	retries := c.retries()
 	secrets := r.secrets()
 	var earlier []*Response
 	last := func(resp *Response) *Response {
@@ -164,7 +162,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		return resp
 	}
 	for attempt := 0; ; attempt++ {
-		release, err := c.acquire(ctx)
+		release, err := c.acquire(ctx, r.Cost)
 		if err != nil {
 			return last(nil), fmt.Errorf("%s %s: %w", r.Method, shortURL(redact.URL(r.URL)), err)
 		}
@@ -195,6 +193,17 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 }
 
+// retries is the number of retries allowed after a first attempt.
+func (c *Client) retries() int {
+	switch {
+	case c.Retries == 0:
+		return DefaultRetries
+	case c.Retries < 0:
+		return 0
+	}
+	return c.Retries
+}
+
 // check turns a final response into nil or an *APIError.
 func (c *Client) check(r Request, resp *Response, attempts int, secrets []string) error {
 	var tooLarge *APIError
@@ -202,15 +211,18 @@ func (c *Client) check(r Request, resp *Response, attempts int, secrets []string
 		tooLarge.Attempts = attempts
 		return tooLarge
 	}
-	e := &APIError{Method: r.Method, URL: resp.URL, Status: resp.Status, Attempts: attempts}
 	if resp.Err != nil {
-		e.Kind, e.Err = KindTransport, resp.Err
-		return e
+		return &APIError{Kind: KindTransport, Method: r.Method, URL: resp.URL, Status: resp.Status, Attempts: attempts, Err: resp.Err}
 	}
-	if resp.Status >= 200 && resp.Status <= 299 {
+	return c.statusError(Part{Method: r.Method, URL: resp.URL, Status: resp.Status, Header: resp.Header, Body: resp.Body}, attempts, secrets)
+}
+
+// statusError is nil for a 2xx status, else the *APIError describing p.
+func (c *Client) statusError(p Part, attempts int, secrets []string) error {
+	if p.Status >= 200 && p.Status <= 299 {
 		return nil
 	}
-	e.Kind = KindOf(resp.Status)
+	e := &APIError{Method: p.Method, URL: p.URL, Status: p.Status, Attempts: attempts, Kind: KindOf(p.Status)}
 	if e.Kind == KindAuth || e.Kind == KindPermission {
 		e.mark = c.AuthSentinel
 	}
@@ -218,7 +230,7 @@ func (c *Client) check(r Request, resp *Response, attempts int, secrets []string
 	if decode == nil {
 		decode = DecodeJSONError
 	}
-	code, msg := decode(resp.Status, resp.Header, resp.Body)
+	code, msg := decode(p.Status, p.Header, p.Body)
 	e.Code = clean(redact.String(code, secrets...), maxCode)
 	e.Message = clean(redact.String(msg, secrets...), maxMessage)
 	hdrs := c.RequestIDHeaders
@@ -226,7 +238,7 @@ func (c *Client) check(r Request, resp *Response, attempts int, secrets []string
 		hdrs = DefaultRequestIDHeaders
 	}
 	for _, h := range hdrs {
-		if v := resp.Header.Get(h); v != "" {
+		if v := p.Header.Get(h); v != "" {
 			e.RequestID = clean(v, maxCode)
 			break
 		}

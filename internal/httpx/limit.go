@@ -35,9 +35,10 @@ func NewLimiter(perSecond float64, burst, maxInFlight int) *Limiter {
 	return l
 }
 
-// acquire waits for a slot, then for a token, each wait ending early with ctx. The returned release frees the
+// acquire waits for a slot, then for cost tokens (at least 1, at most the
+// burst), each wait ending early with ctx. The returned release frees the
 // slot; it must be called once the response body has been read.
-func (c *Client) acquire(ctx context.Context) (release func(), err error) {
+func (c *Client) acquire(ctx context.Context, cost int) (release func(), err error) {
 	l := c.Limiter
 	if l == nil {
 		return func() {}, nil
@@ -63,7 +64,7 @@ func (c *Client) acquire(ctx context.Context) (release func(), err error) {
 	}
 	if l.bucket != nil {
 		now := c.now()
-		r := l.bucket.ReserveN(now, 1)
+		r := l.bucket.ReserveN(now, min(max(cost, 1), l.bucket.Burst()))
 		if d := r.DelayFrom(now); d > 0 {
 			if err := c.wait(ctx, d); err != nil {
 				r.CancelAt(c.now())

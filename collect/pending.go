@@ -1,0 +1,161 @@
+package collect
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// maxPendingInMemory is how many bytes of records a unit holds in memory
+// before they go to a spill file: a unit can be large (the devices of an
+// app found on every phone of a 20,000-device fleet), and many are open at
+// once.
+const maxPendingInMemory = 64 << 10
+
+// pendingUnit holds the records of one unit until it is done: in memory
+// while they are few, then in a spill file beside the staging directory.
+// A spilled line is the record file's index in recordFiles (one byte)
+// followed by the record's JSON line.
+type pendingUnit struct {
+	recs  []pendingRecord
+	size  int
+	gaps  []Gap // the unit's gaps, also kept here when spilled (they are few)
+	spill *os.File
+	w     *bufio.Writer
+}
+
+// pendingRecord is a record line held until its unit is done.
+type pendingRecord struct {
+	file string
+	line []byte
+}
+
+// SpillDir is where a staging directory's large units wait: outside the
+// directory, which becomes the evidence, and removed when the staging is
+// finished or reopened.
+func SpillDir(dir string) string { return filepath.Clean(dir) + ".pending" }
+
+// hold queues one record line under unit. s.mu is held.
+func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
+	u := s.pending[unit]
+	if u == nil {
+		u = &pendingUnit{}
+		s.pending[unit] = u
+	}
+	if gap != nil {
+		u.gaps = append(u.gaps, *gap)
+	}
+	if u.spill == nil && u.size+len(line) <= maxPendingInMemory {
+		u.recs = append(u.recs, pendingRecord{file: file, line: line})
+		u.size += len(line)
+		return nil
+	}
+	if u.spill == nil {
+		if err := os.MkdirAll(SpillDir(s.dir), 0o700); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(SpillDir(s.dir), "unit-*")
+		if err != nil {
+			return err
+		}
+		u.spill, u.w = f, bufio.NewWriter(f)
+		for _, r := range u.recs {
+			if err := u.spillLine(r.file, r.line); err != nil {
+				return err
+			}
+		}
+		u.recs, u.size = nil, 0
+	}
+	return u.spillLine(file, line)
+}
+
+func (u *pendingUnit) spillLine(file string, line []byte) error {
+	u.w.WriteByte(byte(slices.Index(recordFiles, file)))
+	_, err := u.w.Write(line)
+	return err
+}
+
+// flushUnit writes the held records of unit to their files. s.mu is held.
+func (s *Staging) flushUnit(unit string) error {
+	u := s.pending[unit]
+	if u == nil {
+		return nil
+	}
+	delete(s.pending, unit)
+	s.gaps = append(s.gaps, u.gaps...)
+	for _, r := range u.recs {
+		if err := s.emit(r.file, r.line); err != nil {
+			return err
+		}
+	}
+	if u.spill == nil {
+		return nil
+	}
+	defer u.discard()
+	if err := u.w.Flush(); err != nil {
+		return fmt.Errorf("spilling records: %w", err)
+	}
+	if _, err := u.spill.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r := bufio.NewReader(u.spill)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 1 {
+			i := int(line[0])
+			if i >= len(recordFiles) {
+				return fmt.Errorf("spill file %s is damaged", u.spill.Name())
+			}
+			if err := s.emit(recordFiles[i], line[1:]); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// discard closes and removes a unit's spill file.
+func (u *pendingUnit) discard() {
+	if u.spill != nil {
+		u.spill.Close()
+		os.Remove(u.spill.Name())
+		u.spill = nil
+	}
+}
+
+// emit appends one record line to its file and counts it. s.mu is held.
+func (s *Staging) emit(file string, line []byte) error {
+	if _, err := s.records[file].w.Write(line); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	switch file {
+	case DevicesFile:
+		s.counts.Devices++
+	case AppsFile:
+		s.counts.Apps++
+	case EventsFile:
+		s.counts.Events++
+	case GapsFile:
+		s.counts.Gaps++
+	}
+	return nil
+}
+
+// dropPending discards every held record and the spill directory (a
+// staging closed unfinished, or reopened). s.mu is held.
+func (s *Staging) dropPending() {
+	for _, u := range s.pending {
+		u.discard()
+	}
+	clear(s.pending)
+	os.RemoveAll(SpillDir(s.dir))
+}

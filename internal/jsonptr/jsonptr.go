@@ -1,0 +1,103 @@
+// Package jsonptr resolves RFC 6901 JSON pointers, the way records point
+// into the raw responses they were read from.
+package jsonptr
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Resolve follows ptr in the JSON text doc and returns the raw JSON value
+// it names.
+func Resolve(doc []byte, ptr string) (json.RawMessage, error) {
+	toks, err := tokens(ptr)
+	if err != nil {
+		return nil, err
+	}
+	cur := json.RawMessage(doc)
+	for _, tok := range toks {
+		trimmed := bytes.TrimSpace(cur)
+		switch {
+		case len(trimmed) > 0 && trimmed[0] == '{':
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(trimmed, &m); err != nil {
+				return nil, err
+			}
+			v, ok := m[tok]
+			if !ok {
+				return nil, fmt.Errorf("json pointer %q: no member %q", ptr, tok)
+			}
+			cur = v
+		case len(trimmed) > 0 && trimmed[0] == '[':
+			var arr []json.RawMessage
+			if err := json.Unmarshal(trimmed, &arr); err != nil {
+				return nil, err
+			}
+			i, err := index(ptr, tok, len(arr))
+			if err != nil {
+				return nil, err
+			}
+			cur = arr[i]
+		default:
+			return nil, fmt.Errorf("json pointer %q: %q indexes a scalar", ptr, tok)
+		}
+	}
+	return cur, nil
+}
+
+// Lookup follows ptr in a document already decoded with encoding/json
+// (maps, slices and scalars), for callers resolving many pointers in one
+// document.
+func Lookup(doc any, ptr string) (any, error) {
+	toks, err := tokens(ptr)
+	if err != nil {
+		return nil, err
+	}
+	cur := doc
+	for _, tok := range toks {
+		switch v := cur.(type) {
+		case map[string]any:
+			next, ok := v[tok]
+			if !ok {
+				return nil, fmt.Errorf("json pointer %q: no member %q", ptr, tok)
+			}
+			cur = next
+		case []any:
+			i, err := index(ptr, tok, len(v))
+			if err != nil {
+				return nil, err
+			}
+			cur = v[i]
+		default:
+			return nil, fmt.Errorf("json pointer %q: %q indexes a scalar", ptr, tok)
+		}
+	}
+	return cur, nil
+}
+
+// tokens splits ptr into its unescaped reference tokens.
+func tokens(ptr string) ([]string, error) {
+	if ptr == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(ptr, "/") {
+		return nil, fmt.Errorf("json pointer %q does not start with /", ptr)
+	}
+	toks := strings.Split(ptr[1:], "/")
+	for i, t := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return toks, nil
+}
+
+// index parses an array index token: digits without a leading zero, below n.
+func index(ptr, tok string, n int) (int, error) {
+	i, err := strconv.Atoi(tok)
+	if err != nil || i < 0 || i >= n || (len(tok) > 1 && tok[0] == '0') || tok[0] == '+' {
+		return 0, fmt.Errorf("json pointer %q: no element %q in an array of %d", ptr, tok, n)
+	}
+	return i, nil
+}
