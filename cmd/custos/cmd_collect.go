@@ -37,7 +37,7 @@ func collectCommand() *cli.Command {
 			&cli.IntFlag{Name: "graph-batch", Value: intune.MaxBatch, Usage: "intune: per-device requests sent in one JSON $batch, 1 to 20 (1: each on its own)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
-			&cli.IntFlag{Name: "concurrency", Usage: "devices fetched in parallel (default 4)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default 4)"},
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}

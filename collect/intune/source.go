@@ -53,7 +53,10 @@ type Config struct {
 	// (https://graph.microsoft.com/.default for the public cloud).
 	Scope       string
 	HTTP        *http.Client
-	Concurrency int // parallel per-device requests; default 4
+	// Concurrency caps the Graph requests in flight (default 4). Twice as
+	// many groups of devices or apps are worked on, so that a group
+	// waiting out a Retry-After leaves its connection to another.
+	Concurrency int
 	PageSize    int // $top; default 100
 	// Batch is the most per-device requests sent in one JSON $batch
 	// (default and most MaxBatch, 20); 1 sends each on its own.
@@ -195,7 +198,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 		return fmt.Errorf("intune: %w", err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.cfg.Concurrency)
+	g.SetLimit(2 * s.cfg.Concurrency)
 	units := newTracker(sink)
 	prog := &progress{req: req, stats: func() httpx.Stats { return s.graph.Stats().Add(s.login.Stats()) }}
 
