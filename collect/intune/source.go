@@ -51,8 +51,8 @@ type Config struct {
 	LoginURL     string // authority host; default DefaultLoginURL
 	// Scope requested from the token endpoint; default "<GraphURL>/.default"
 	// (https://graph.microsoft.com/.default for the public cloud).
-	Scope       string
-	HTTP        *http.Client
+	Scope string
+	HTTP  *http.Client
 	// Concurrency caps the Graph requests in flight (default 4). Twice as
 	// many groups of devices or apps are worked on, so that a group
 	// waiting out a Retry-After leaves its connection to another.
