@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/amapi"
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -22,7 +23,7 @@ func collectCommand() *cli.Command {
 		Flags: commonFlags(
 			caseFlag,
 			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
-			&cli.StringFlag{Name: "source", Usage: "evidence source: intune", Required: true},
+			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi", Required: true},
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
 			&cli.BoolFlag{Name: "all", Usage: "collect every device"},
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
@@ -35,6 +36,10 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
 			&cli.StringFlag{Name: "graph-apps", Value: intune.AppsAuto, Usage: "intune: how --all reads the app inventory: auto (whichever costs fewer requests), device (each device's detectedApps), tenant (each app's devices)"},
 			&cli.IntFlag{Name: "graph-batch", Value: intune.MaxBatch, Usage: "intune: per-device requests sent in one JSON $batch, 1 to 20 (1: each on its own)"},
+			&cli.StringFlag{Name: "enterprise", Usage: "amapi: enterprise id (enterprises/ID)"},
+			&cli.StringFlag{Name: "key-file", Usage: "amapi: service account JSON key file (or set CUSTOS_AMAPI_KEY_FILE)"},
+			&cli.StringFlag{Name: "amapi-url", Value: amapi.DefaultAPIURL, Usage: "amapi: Android Management API base URL"},
+			&cli.StringFlag{Name: "token-url", Usage: "amapi: OAuth token endpoint (default: the key's token_uri)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default 4)"},
@@ -125,8 +130,33 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			return nil, usageError{err}
 		}
 		return src, nil
+	case amapi.Name:
+		path := c.String("key-file")
+		if path == "" {
+			path = os.Getenv("CUSTOS_AMAPI_KEY_FILE")
+		}
+		var key []byte
+		if path != "" {
+			k, err := readSecretFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("reading the service account key: %w", err)
+			}
+			key = []byte(k)
+		}
+		src, err := amapi.New(amapi.Config{
+			Key: key, Enterprise: c.String("enterprise"), APIURL: c.String("amapi-url"), TokenURL: c.String("token-url"),
+			HTTP: &http.Client{}, UserAgent: toolString(),
+			RequestsPerSecond: c.Float64("rate-limit"), Burst: c.Int("burst"), Concurrency: c.Int("concurrency"),
+		})
+		if errors.Is(err, collect.ErrAuth) {
+			return nil, err // a key that cannot be used: exit 4
+		}
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return src, nil
 	}
-	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune)", c.String("source"))}
+	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi)", c.String("source"))}
 }
 
 func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -37,11 +39,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"tamper":   cmdTamper,
-			"exitcode": cmdExitCode,
-			"setglob":  cmdSetGlob,
-			"sshagent": cmdSSHAgent,
-			"mdmsim":   cmdMDMSim,
+			"tamper":    cmdTamper,
+			"exitcode":  cmdExitCode,
+			"setglob":   cmdSetGlob,
+			"sshagent":  cmdSSHAgent,
+			"mdmsim":    cmdMDMSim,
+			"googlesim": cmdGoogleSim,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOURCE_DATE_EPOCH", "")
@@ -212,4 +215,31 @@ func cmdMDMSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("CUSTOS_INTUNE_CLIENT_SECRET", mdmsim.DemoClientSecret)
 	ts.Setenv("TENANT", mdmsim.DefaultTenant)
 	ts.Setenv("CLIENT_ID", mdmsim.DemoClientID)
+}
+
+// cmdGoogleSim starts the Google simulator for the rest of the script,
+// writes its service account key to $WORK/sa.json (and, in
+// $WORK/other-sa.json, a key file for the same account with another RSA
+// key, which the token endpoint refuses) and sets AMAPI to its URL and
+// ENTERPRISE to its enterprise:
+//
+//	googlesim [DEVICES]
+func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: googlesim [DEVICES]")
+	}
+	opts := googlesim.Options{Devices: 12, Seed: 1}
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		opts.Devices = n
+	}
+	sim := googlesim.New(opts)
+	srv := httptest.NewServer(sim.Handler())
+	ts.Defer(srv.Close)
+	ts.Check(os.WriteFile(ts.MkAbs("sa.json"), sim.ServiceAccountKey(srv.URL), 0o600))
+	other := googlesim.New(googlesim.Options{Devices: 1})
+	ts.Check(os.WriteFile(ts.MkAbs("other-sa.json"), other.ServiceAccountKey(srv.URL), 0o600))
+	ts.Setenv("AMAPI", srv.URL)
+	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
 }

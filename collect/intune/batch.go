@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
 	"github.com/custos-ir/custos/internal/httpx"
 	"github.com/custos-ir/custos/internal/redact"
 )
@@ -226,7 +227,7 @@ func (s *Source) fetch(ctx context.Context, urls []*url.URL, sink collect.Sink) 
 	slices.Sort(alone)
 	for _, i := range alone {
 		resp, ref, err := s.get(ctx, urls[i], sink)
-		if resp == nil && err != nil && fatal(ctx, err) {
+		if resp == nil && err != nil && httpsource.Fatal(ctx, err) {
 			return res, err
 		}
 		res[i] = result{ref: ref, err: err}
@@ -272,9 +273,9 @@ func (s *Source) batch(ctx context.Context, version string, rels []string, res [
 		resp, ref, err := s.send(ctx, req, sink)
 		var env batchEnvelope
 		switch {
-		case err != nil && resp == nil && fatal(ctx, err):
+		case err != nil && resp == nil && httpsource.Fatal(ctx, err):
 			return nil, err
-		case err != nil && authFailed(err):
+		case err != nil && httpsource.AuthFailed(err):
 			// The credential itself was refused: every item would be.
 			for _, i := range pending {
 				res[i] = result{ref: ref, err: fmt.Errorf("$batch: %w", err)}

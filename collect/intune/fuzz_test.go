@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/internal/jsonptr"
 )
 
@@ -46,22 +47,6 @@ func FuzzDeviceRecord(f *testing.F) {
 	})
 }
 
-// recordSink keeps what a source writes, for fuzz targets.
-type recordSink struct {
-	events []collect.Event
-	apps   []collect.App
-}
-
-func (r *recordSink) Capture(string, *collect.Exchange, []byte, bool) (collect.RawRef, error) {
-	return collect.RawRef{}, nil
-}
-func (r *recordSink) Device(collect.Device) error { return nil }
-func (r *recordSink) App(a collect.App) error     { r.apps = append(r.apps, a); return nil }
-func (r *recordSink) Event(e collect.Event) error { r.events = append(r.events, e); return nil }
-func (r *recordSink) Gap(collect.Gap) error       { return nil }
-func (r *recordSink) UnitDone(string) error       { return nil }
-func (r *recordSink) Within(string) collect.Sink  { return r }
-
 // FuzzStateRecords decodes hostile pages of compliance policy states,
 // audit events and detected apps the way Graph pages are decoded: no
 // panic, and every record points at an object of the page it came from.
@@ -79,7 +64,7 @@ func FuzzStateRecords(f *testing.F) {
 			return
 		}
 		ref := collect.RawRef{Path: "raw/intune/000001.json"}
-		sink := &recordSink{}
+		sink := &collecttest.Recorder{}
 		for _, fn := range []func() error{
 			func() error { return complianceRecords(dev, p, ref, sink) },
 			func() error { return auditRecords(since, keys, p, ref, sink) },
@@ -93,7 +78,7 @@ func FuzzStateRecords(f *testing.F) {
 			}
 		}
 		seen := map[string]bool{}
-		for _, e := range sink.events {
+		for _, e := range sink.Events {
 			check(e.Raw)
 			if e.Type == EventAdminAction {
 				if e.Time.Before(since) {
@@ -106,7 +91,7 @@ func FuzzStateRecords(f *testing.F) {
 				seen[k] = true
 			}
 		}
-		for _, a := range sink.apps {
+		for _, a := range sink.Apps {
 			check(a.Raw)
 			if a.Prevalence < 0 {
 				t.Fatalf("negative prevalence %d", a.Prevalence)

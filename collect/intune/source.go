@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
 	"github.com/custos-ir/custos/internal/httpx"
 )
 
@@ -426,27 +427,11 @@ func (s *Source) perDevice(ctx context.Context, group []collect.Device, step int
 			continue
 		}
 		d := devs[i]
-		if err := asGap(ctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: st.telemetry, Detail: st.detail}); err != nil {
+		if err := httpsource.GapOrStop(ctx, err, sink, collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: st.telemetry, Detail: st.detail}); err != nil {
 			return fmt.Errorf("intune: %s of %s: %w", st.detail, d.SourceID, err)
 		}
 	}
 	return nil
-}
-
-// asGap records a failed fetch as gap g (reason permission_denied or
-// error, g.Detail followed by the error) and returns nil, or returns err
-// itself when the whole run must stop: credentials refused, or the run
-// cancelled.
-func asGap(ctx context.Context, err error, sink collect.Sink, g collect.Gap) error {
-	if fatal(ctx, err) || authFailed(err) {
-		return err
-	}
-	g.Reason = collect.ReasonError
-	if errors.Is(err, httpx.ErrPermission) {
-		g.Reason = collect.ReasonPermissionDenied
-	}
-	g.Detail += ": " + err.Error()
-	return sink.Gap(g)
 }
 
 // get performs an authenticated GET; see send.
@@ -457,7 +442,7 @@ func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx
 
 // send performs an authenticated request, captures every response, and
 // returns the final one with its RawRef. A 401 refreshes the token once.
-// A failure to store a response is a *sinkError.
+// A failure to store a response is a *httpsource.StagingError.
 func (s *Source) send(ctx context.Context, req httpx.Request, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := s.bearer(ctx, sink)
@@ -488,52 +473,12 @@ func (s *Source) send(ctx context.Context, req httpx.Request, sink collect.Sink)
 	}
 }
 
-// authFailed reports whether err is the credential refused (not a
-// permission missing for one endpoint): it stops the run.
-func authFailed(err error) bool {
-	return errors.Is(err, collect.ErrAuth) && !errors.Is(err, httpx.ErrPermission)
-}
-
-// sinkError is a failure to write to the staging: it stops the run.
-type sinkError struct{ error }
-
-func (e *sinkError) Unwrap() error { return e.error }
-
-// fatal reports whether err must stop the whole run rather than become a
-// gap: the run cancelled, or the staging failing.
-func fatal(ctx context.Context, err error) bool {
-	var se *sinkError
-	return ctx.Err() != nil || errors.As(err, &se)
-}
+// logHeaders are the Graph response headers kept in the request log.
+var logHeaders = []string{"request-id", "client-request-id", "Retry-After", "Date", "Content-Type"}
 
 // capture stores resp (and every retried attempt before it) in the sink.
 func capture(sink collect.Sink, resp *httpx.Response, keep bool) (collect.RawRef, error) {
-	for _, r := range resp.Retried {
-		if _, err := sink.Capture(Name, exchange(r), r.Body, keep); err != nil {
-			return collect.RawRef{}, &sinkError{err}
-		}
-	}
-	ref, err := sink.Capture(Name, exchange(resp), resp.Body, keep)
-	if err != nil {
-		return collect.RawRef{}, &sinkError{err}
-	}
-	return ref, nil
-}
-
-func exchange(r *httpx.Response) *collect.Exchange {
-	ex := &collect.Exchange{Started: r.Started, Finished: r.Finished, Method: r.Method, URL: r.URL, Status: r.Status}
-	for _, h := range []string{"request-id", "client-request-id", "Retry-After", "Date", "Content-Type"} {
-		if v := r.Header.Get(h); v != "" {
-			if ex.Headers == nil {
-				ex.Headers = map[string]string{}
-			}
-			ex.Headers[strings.ToLower(h)] = v
-		}
-	}
-	if r.Err != nil {
-		ex.Error = r.Err.Error()
-	}
-	return ex
+	return httpsource.CaptureHTTP(sink, Name, resp, keep, logHeaders)
 }
 
 // bearer returns a valid access token, fetching a new one when none is

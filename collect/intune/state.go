@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
 )
 
 // Event types this source writes.
@@ -128,7 +129,7 @@ func (s *Source) auditEvents(ctx context.Context, req collect.Request, devices [
 		return auditRecords(req.Since, keys, p, ref, unit)
 	})
 	if err != nil {
-		if err := asGap(ctx, err, unit, collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Detail: "auditEvents"}); err != nil {
+		if err := httpsource.GapOrStop(ctx, err, unit, collect.Gap{Source: Name, Telemetry: collect.TelemetryAdminAudit, Detail: "auditEvents"}); err != nil {
 			return err
 		}
 	}

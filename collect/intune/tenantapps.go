@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
 )
 
 // App inventory modes (Config.AppInventory).
@@ -99,7 +100,7 @@ func (s *Source) chooseInventory(ctx context.Context, req collect.Request, todo 
 		switch {
 		case err == nil:
 			byTenant = true
-		case fatal(ctx, err) || authFailed(err):
+		case httpsource.Fatal(ctx, err) || httpsource.AuthFailed(err):
 			return nil, false, fmt.Errorf("intune: tenant detectedApps: %w", err)
 		case resuming:
 			// The choice is made: the inventory cannot be had another way.
@@ -167,7 +168,7 @@ func (s *Source) appDevices(ctx context.Context, group []tenantApp, keys map[str
 		ta := apps[i]
 		g := collect.Gap{Source: Name, Telemetry: collect.TelemetryAppInventory,
 			Detail: fmt.Sprintf("devices of detected app %q %s (reported on %d devices)", ta.app.DisplayName, ta.app.Version, ta.app.DeviceCount)}
-		if err := asGap(ctx, err, sink.Within(appUnit(ta.app.ID)), g); err != nil {
+		if err := httpsource.GapOrStop(ctx, err, sink.Within(appUnit(ta.app.ID)), g); err != nil {
 			return fmt.Errorf("intune: devices of detected app %s: %w", ta.app.ID, err)
 		}
 	}

@@ -29,6 +29,7 @@ func rules() []rule {
 	r := []rule{
 		{module + "/collect", append([]string{module + "/preserve", module + "/report", module + "/playbooks", "github.com/urfave/cli/v2"}, vendorSources...), "collect owns the record model and run loop only"},
 		{module + "/collect/mdmsim", vendorSources, "the simulator must not share code with the clients it tests"},
+		{module + "/collect/googlesim", vendorSources, "the simulator must not share code with the clients it tests"},
 		{module + "/preserve", []string{"net/http", module + "/report", module + "/playbooks", module + "/collect/..."}, "evidence code is offline and source-agnostic"},
 		{module + "/playbooks", append([]string{"net/http", module + "/report"}, vendorSources...), "analysis is offline"},
 		{module + "/report", append([]string{"net/http", module + "/collect/mdmsim"}, vendorSources...), "reports are built offline from the case alone"},

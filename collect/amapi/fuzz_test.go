@@ -1,0 +1,48 @@
+package amapi
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
+	"github.com/custos-ir/custos/internal/jsonptr"
+)
+
+// FuzzDevice decodes hostile Device objects the way a devices.list page
+// is decoded and writes their records: no panic, every pointer leads to an
+// object of the device, and the mapped values stay in their vocabularies.
+func FuzzDevice(f *testing.F) {
+	f.Add([]byte(`{"name":"enterprises/E/devices/1","ownership":"PERSONALLY_OWNED","managementMode":"PROFILE_OWNER","securityPosture":{"devicePosture":"POTENTIALLY_COMPROMISED"},"applicationReports":[{"packageName":"a","versionCode":3,"applicationSource":"APPLICATION_SOURCE_UNSPECIFIED","packageSha256Hash":"ZZ","signingKeyCerts":[{"signingKeyCertFingerprintSha256":"OsmXNRZIJGV7aD6AUTPLJ04tfanp/d1qmsoxCJ1Qnmg="}],"events":[{"eventType":"INSTALLED","createTime":"2026-11-25T10:00:00Z"}]}],"nonComplianceDetails":[{"settingName":"x"}]}`))
+	f.Add([]byte(`{"name":"x","ApplicationReports":[{"packageName":"a"}],"applicationReports":null}`))
+	f.Add([]byte(`{"name":"../../x","lastStatusReportTime":"0001-01-01T00:00:00Z","appliedPolicyVersion":"9223372036854775807"}`))
+	pol := &policyInfo{name: "enterprises/E/policies/p", policy: &policy{}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d device
+		if json.Unmarshal(data, &d) != nil {
+			return
+		}
+		rec := d.record(collect.RawRef{})
+		if rec.Platform != "android" || (rec.Compromised.Value != "true" && rec.Compromised.Value != "false" && rec.Compromised.Value != "unknown") {
+			t.Fatalf("record %+v", rec)
+		}
+		sink := &collecttest.Recorder{}
+		if err := d.write(rec, data, collect.RawRef{}, pol, sink); err != nil {
+			return
+		}
+		check := func(ref collect.RawRef) {
+			if _, err := jsonptr.Resolve(data, ref.Pointer); err != nil {
+				t.Fatalf("pointer %q: %v", ref.Pointer, err)
+			}
+		}
+		for _, a := range sink.Apps {
+			check(a.Raw)
+			if a.APKSHA256 != "" && len(a.APKSHA256) != 64 || a.SigningCertSHA256 != "" && len(a.SigningCertSHA256) != 64 {
+				t.Fatalf("digest not 32 bytes of hex: %+v", a)
+			}
+		}
+		for _, e := range sink.Events {
+			check(e.Raw)
+		}
+	})
+}

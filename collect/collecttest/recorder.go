@@ -1,0 +1,23 @@
+package collecttest
+
+import "github.com/custos-ir/custos/collect"
+
+// Recorder is a collect.Sink that keeps every record in memory and stores
+// nothing, for fuzz targets and unit tests of a source's decoding. It is
+// not safe for concurrent use.
+type Recorder struct {
+	Devices []collect.Device
+	Apps    []collect.App
+	Events  []collect.Event
+	Gaps    []collect.Gap
+}
+
+func (r *Recorder) Capture(string, *collect.Exchange, []byte, bool) (collect.RawRef, error) {
+	return collect.RawRef{}, nil
+}
+func (r *Recorder) Device(d collect.Device) error { r.Devices = append(r.Devices, d); return nil }
+func (r *Recorder) App(a collect.App) error       { r.Apps = append(r.Apps, a); return nil }
+func (r *Recorder) Event(e collect.Event) error   { r.Events = append(r.Events, e); return nil }
+func (r *Recorder) Gap(g collect.Gap) error       { r.Gaps = append(r.Gaps, g); return nil }
+func (r *Recorder) UnitDone(string) error         { return nil }
+func (r *Recorder) Within(string) collect.Sink    { return r }
