@@ -137,6 +137,32 @@ func (s *Staging) UnitDone(unit string) error {
 	return nil
 }
 
+// Sync implements Sink.
+func (s *Staging) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("staging is closed")
+	}
+	if s.checkpoint != nil {
+		return s.writeCheckpoint()
+	}
+	for _, r := range s.records {
+		if err := r.w.Flush(); err != nil {
+			return err
+		}
+		if err := r.f.Sync(); err != nil {
+			return err
+		}
+	}
+	for _, f := range s.reqlogs {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeCheckpoint flushes and fsyncs the record files and request logs,
 // then records their lengths and the units done. s.mu is held.
 func (s *Staging) writeCheckpoint() error {

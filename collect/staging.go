@@ -60,6 +60,12 @@ type Sink interface {
 	// one app in a tenant-wide inventory, say. Those records are written
 	// when unit is done, and dropped when a resumed run sends them again.
 	Within(unit string) Sink
+	// Sync makes everything written so far durable: record files, raw
+	// responses, the request log and, for a resumable staging, a
+	// checkpoint naming the units done. A source calls it before it
+	// acknowledges what it received (a Pub/Sub message), so that nothing
+	// acknowledged can be lost by a crash.
+	Sync() error
 }
 
 // sourceName is the charset allowed for a source name: it becomes a path

@@ -40,6 +40,11 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "key-file", Usage: "amapi: service account JSON key file (or set CUSTOS_AMAPI_KEY_FILE)"},
 			&cli.StringFlag{Name: "amapi-url", Value: amapi.DefaultAPIURL, Usage: "amapi: Android Management API base URL"},
 			&cli.StringFlag{Name: "token-url", Usage: "amapi: OAuth token endpoint (default: the key's token_uri)"},
+			&cli.StringFlag{Name: "subscription", Usage: "amapi: Pub/Sub subscription of the enterprise's notifications, projects/P/subscriptions/S: drained of its usage logs"},
+			&cli.StringFlag{Name: "pubsub-url", Value: amapi.DefaultPubSubURL, Usage: "amapi: Pub/Sub base URL"},
+			&cli.BoolFlag{Name: "until-empty", Usage: "amapi: drain the subscription until it is empty (the default unless --duration is set)"},
+			&cli.IntFlag{Name: "max-messages", Usage: "amapi: stop draining after this many messages"},
+			&cli.DurationFlag{Name: "duration", Usage: "amapi: stop draining after this long (polling an empty subscription unless --until-empty)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default 4)"},
@@ -145,6 +150,8 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 		}
 		src, err := amapi.New(amapi.Config{
 			Key: key, Enterprise: c.String("enterprise"), APIURL: c.String("amapi-url"), TokenURL: c.String("token-url"),
+			Subscription: c.String("subscription"), PubSubURL: c.String("pubsub-url"), UntilEmpty: c.Bool("until-empty"),
+			MaxMessages: c.Int("max-messages"), Duration: c.Duration("duration"),
 			HTTP: &http.Client{}, UserAgent: toolString(),
 			RequestsPerSecond: c.Float64("rate-limit"), Burst: c.Int("burst"), Concurrency: c.Int("concurrency"),
 		})

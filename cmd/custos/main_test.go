@@ -221,7 +221,8 @@ func cmdMDMSim(ts *testscript.TestScript, neg bool, args []string) {
 // writes its service account key to $WORK/sa.json (and, in
 // $WORK/other-sa.json, a key file for the same account with another RSA
 // key, which the token endpoint refuses) and sets AMAPI to its URL and
-// ENTERPRISE to its enterprise:
+// ENTERPRISE to its enterprise; SUBSCRIPTION names its Pub/Sub
+// subscription, which holds the fleet's usage logs:
 //
 //	googlesim [DEVICES]
 func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
@@ -235,6 +236,7 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 		opts.Devices = n
 	}
 	sim := googlesim.New(opts)
+	sim.Publish(sim.UsageLogs()...)
 	srv := httptest.NewServer(sim.Handler())
 	ts.Defer(srv.Close)
 	ts.Check(os.WriteFile(ts.MkAbs("sa.json"), sim.ServiceAccountKey(srv.URL), 0o600))
@@ -242,4 +244,5 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs("other-sa.json"), other.ServiceAccountKey(srv.URL), 0o600))
 	ts.Setenv("AMAPI", srv.URL)
 	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
+	ts.Setenv("SUBSCRIPTION", googlesim.DefaultSubscription)
 }

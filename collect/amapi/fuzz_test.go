@@ -2,6 +2,7 @@ package amapi
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/custos-ir/custos/collect"
@@ -43,6 +44,38 @@ func FuzzDevice(f *testing.F) {
 		}
 		for _, e := range sink.Events {
 			check(e.Raw)
+		}
+	})
+}
+
+// FuzzUsageLogs decodes hostile pull responses and message data the way
+// the drain does: no panic, every event points inside the data it came
+// from, and its type is the lower-cased eventType.
+func FuzzUsageLogs(f *testing.F) {
+	f.Add([]byte(`{"receivedMessages":[{"ackId":"a","message":{"data":"e30=","messageId":"1","attributes":{"notificationType":"USAGE_LOGS"}}}]}`),
+		[]byte(`{"device":"enterprises/E/devices/d","usageLogEvents":[{"eventId":"1","eventTime":"2026-11-26T00:00:00Z","eventType":"APP_PROCESS_START","appProcessStartEvent":{"processInfo":{"apkSha256Hash":"ab","packageNames":["x"]}}},{"eventType":"NEW_THING","eventTime":"2026-11-26T00:00:01Z","newThingEvent":{"a":{"b":1}}}]}`))
+	f.Add([]byte(`{"ReceivedMessages":[]}`), []byte(`{"UsageLogEvents":[{}],"usageLogEvents":"x"}`))
+	f.Fuzz(func(t *testing.T, pull, data []byte) {
+		decodePull(pull) // no panic
+		if !json.Valid(data) {
+			return
+		}
+		s := &Source{}
+		sink := &collecttest.Recorder{}
+		st := &LogStats{Ignored: map[string]int{}}
+		if err := s.usageLogs(data, collect.RawRef{}, sink, map[string]bool{}, st); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range sink.Events {
+			raw, err := jsonptr.Resolve(data, e.Raw.Pointer)
+			if err != nil {
+				t.Fatalf("pointer %q: %v", e.Raw.Pointer, err)
+			}
+			var m map[string]any
+			json.Unmarshal(raw, &m)
+			if kind, _ := m["eventType"].(string); strings.ToLower(kind) != e.Type {
+				t.Fatalf("event %q points at %s", e.Type, raw)
+			}
 		}
 	})
 }

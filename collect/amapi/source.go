@@ -60,14 +60,31 @@ type Config struct {
 	UserAgent         string
 	Now               func() time.Time
 	Sleep             func(context.Context, time.Duration) error
+
+	// Subscription, when set (projects/P/subscriptions/S), is drained of
+	// the enterprise's Pub/Sub notifications after the devices: the usage
+	// logs. The drain ends when the subscription is empty (two empty
+	// pulls), after MaxMessages messages, or after Duration; with
+	// Duration and without UntilEmpty it polls an empty subscription
+	// until Duration.
+	Subscription string
+	PubSubURL    string // default DefaultPubSubURL
+	UntilEmpty   bool
+	MaxMessages  int
+	Duration     time.Duration
 }
 
 // Source collects from one Android Management API enterprise.
 type Source struct {
-	cfg   Config
-	sa    *serviceAccount
-	api   *httpx.Client
-	login *httpx.Client
+	cfg    Config
+	sa     *serviceAccount
+	api    *httpx.Client
+	login  *httpx.Client
+	pubsub *httpx.Client
+	scopes []string
+
+	// Logs is what draining the subscription did (after Collect).
+	Logs LogStats
 
 	mu      sync.Mutex
 	token   string
@@ -126,8 +143,23 @@ func New(cfg Config) (*Source, error) {
 	mk := func(base *url.URL) *httpx.Client {
 		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep, AuthSentinel: collect.ErrAuth}
 	}
-	s := &Source{cfg: cfg, sa: sa, api: mk(api), login: mk(origin)}
+	s := &Source{cfg: cfg, sa: sa, api: mk(api), login: mk(origin), scopes: []string{ScopeAMAPI}}
 	s.api.Limiter = httpx.NewLimiter(cfg.RequestsPerSecond, cfg.Burst, cfg.Concurrency)
+	if cfg.Subscription != "" {
+		if !subscriptionName.MatchString(cfg.Subscription) {
+			return nil, fmt.Errorf("amapi: --subscription %q: want projects/PROJECT/subscriptions/NAME", cfg.Subscription)
+		}
+		if cfg.PubSubURL == "" {
+			cfg.PubSubURL = DefaultPubSubURL
+			s.cfg.PubSubURL = cfg.PubSubURL
+		}
+		ps, err := baseURL("--pubsub-url", cfg.PubSubURL)
+		if err != nil {
+			return nil, err
+		}
+		s.pubsub = mk(ps)
+		s.scopes = append(s.scopes, ScopePubSub)
+	}
 	return s, nil
 }
 
@@ -144,7 +176,7 @@ func (s *Source) Name() string { return Name }
 
 // Describe implements collect.Source.
 func (s *Source) Describe() collect.Descriptor {
-	return collect.Descriptor{
+	d := collect.Descriptor{
 		Name: Name,
 		API:  "Android Management API",
 		Endpoints: []string{
@@ -154,8 +186,37 @@ func (s *Source) Describe() collect.Descriptor {
 		},
 		Tenant:      "enterprises/" + s.cfg.Enterprise,
 		Principal:   s.sa.email,
-		Permissions: []string{ScopeAMAPI},
-		Telemetry:   []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory},
+		Permissions: s.scopes,
+		Telemetry:   s.telemetry(),
+	}
+	if s.cfg.Subscription != "" {
+		d.Endpoints = append(d.Endpoints, s.cfg.PubSubURL+"/v1/"+s.cfg.Subscription+":{pull,acknowledge,modifyAckDeadline}")
+	}
+	return d
+}
+
+// telemetry is what the source observes: device logs only when it drains
+// a subscription.
+func (s *Source) telemetry() []string {
+	t := []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory}
+	if s.cfg.Subscription != "" {
+		t = append(t, collect.TelemetryDeviceLogs)
+	}
+	return t
+}
+
+// sleep waits d (the configured Sleep in tests).
+func (s *Source) sleep(ctx context.Context, d time.Duration) error {
+	if s.cfg.Sleep != nil {
+		return s.cfg.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -170,7 +231,7 @@ func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) 
 	if s.token != "" && s.cfg.Now().Add(5*time.Minute).Before(s.expires) {
 		return s.token, nil
 	}
-	jwt, err := s.sa.assertion([]string{ScopeAMAPI}, s.cfg.Now())
+	jwt, err := s.sa.assertion(s.scopes, s.cfg.Now())
 	if err != nil {
 		return "", err
 	}
@@ -301,7 +362,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 			}
 		}
 		if page.NextPageToken == "" {
-			return nil
+			break
 		}
 		// Paging is by token, so a loop need not repeat a URL: a page
 		// that lists only devices already listed is one.
@@ -316,6 +377,18 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 			return fmt.Errorf("amapi: listing devices: page %d: nextPageToken: %w", n, err)
 		}
 	}
+	if s.cfg.Subscription == "" {
+		return nil
+	}
+	st, err := s.drainLogs(ctx, req, sink, seen)
+	s.Logs = st
+	if err != nil {
+		if err := httpsource.GapOrStop(ctx, err, sink, collect.Gap{Source: Name, Telemetry: collect.TelemetryDeviceLogs,
+			Detail: "usage logs from " + s.cfg.Subscription}); err != nil {
+			return fmt.Errorf("amapi: %w", err)
+		}
+	}
+	return nil
 }
 
 // decodeExact reads {"devices": [...], "nextPageToken": "..."} by exact

@@ -21,3 +21,4 @@ func (r *Recorder) Event(e collect.Event) error   { r.Events = append(r.Events, 
 func (r *Recorder) Gap(g collect.Gap) error       { r.Gaps = append(r.Gaps, g); return nil }
 func (r *Recorder) UnitDone(string) error         { return nil }
 func (r *Recorder) Within(string) collect.Sink    { return r }
+func (r *Recorder) Sync() error                   { return nil }

@@ -114,3 +114,37 @@ func TestShapesMatchDiscoveryDocument(t *testing.T) {
 		t.Errorf("checker found %v in a device with one unknown field and one bad enum", got)
 	}
 }
+
+// The usage logs and notifications are the API's shapes too, and every
+// event type of the catalogue appears.
+func TestUsageLogShapes(t *testing.T) {
+	doc := discovery(t, "androidmanagement/v1/androidmanagement-api.json")
+	s := New(Options{Devices: 12, Seed: 3})
+	types := map[string]bool{}
+	for _, m := range s.UsageLogs() {
+		var v any
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			t.Fatal(err)
+		}
+		switch m.Attributes["notificationType"] {
+		case "USAGE_LOGS":
+			checkShape(t, doc, "BatchUsageLogEvents", v)
+			for _, e := range v.(map[string]any)["usageLogEvents"].([]any) {
+				types[e.(map[string]any)["eventType"].(string)] = true
+			}
+		case "ENROLLMENT", "STATUS_REPORT":
+			checkShape(t, doc, "Device", v)
+		case "COMMAND":
+			checkShape(t, doc, "Operation", v)
+		}
+	}
+	enum := doc["schemas"].(map[string]any)["UsageLogEvent"].(map[string]any)["properties"].(map[string]any)["eventType"].(map[string]any)["enum"].([]any)
+	for _, e := range enum {
+		if e != "EVENT_TYPE_UNSPECIFIED" && !types[e.(string)] {
+			t.Errorf("event type %s of the catalogue is never published", e)
+		}
+	}
+	ps := discovery(t, "pubsub/v1/pubsub-api.json")
+	checkShape(t, ps, "PullResponse", map[string]any{"receivedMessages": []any{map[string]any{"ackId": "a", "deliveryAttempt": 1,
+		"message": map[string]any{"data": "e30=", "attributes": map[string]any{"notificationType": "USAGE_LOGS"}, "messageId": "1", "publishTime": "2026-11-26T00:00:00Z"}}}})
+}

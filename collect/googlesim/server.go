@@ -38,6 +38,9 @@ type Options struct {
 	Now func() time.Time
 	// SlowDelay is how long FaultSlow holds a response; default 2 s.
 	SlowDelay time.Duration
+	// AckDeadline is the subscription's lease on a pulled message;
+	// default 10 s, Pub/Sub's default.
+	AckDeadline time.Duration
 }
 
 // Server simulates Google's token endpoint and the Android Management
@@ -47,11 +50,12 @@ type Server struct {
 	fleet *Fleet
 	keyID string
 
-	mu         sync.Mutex
-	tokens     map[string]tokenGrant
-	assertions []string
-	requests   []Request
-	inject     []injection
+	mu           sync.Mutex
+	tokens       map[string]tokenGrant
+	assertions   []string
+	subscription []*msgState
+	requests     []Request
+	inject       []injection
 }
 
 type tokenGrant struct {
@@ -103,6 +107,9 @@ func New(opts Options) *Server {
 	}
 	if opts.SlowDelay <= 0 {
 		opts.SlowDelay = 2 * time.Second
+	}
+	if opts.AckDeadline <= 0 {
+		opts.AckDeadline = 10 * time.Second
 	}
 	if opts.Key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -272,6 +279,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		googleError(w, http.StatusNotFound, "NOT_FOUND", "The requested URL "+r.URL.Path+" was not found on this server.")
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/v1/projects/") {
+		s.servePubSub(w, r)
+		return
+	}
 	if err := s.authorize(r, ScopeAMAPI); err != nil {
 		err.write(w)
 		return
@@ -362,4 +373,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.Write(append(body, '\n'))
+}
+
+// ClearInjections drops every pending injection.
+func (s *Server) ClearInjections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inject = nil
 }

@@ -1,0 +1,428 @@
+package amapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
+	"github.com/custos-ir/custos/internal/httpx"
+)
+
+// Pub/Sub defaults.
+const (
+	DefaultPubSubURL = "https://pubsub.googleapis.com"
+	// ScopePubSub lets the service account pull from the subscription.
+	ScopePubSub = "https://www.googleapis.com/auth/pubsub"
+	// DefaultPullBatch is maxMessages of each pull.
+	DefaultPullBatch = 100
+	// leaseExtension is the ack deadline asked for messages still being
+	// written; the lease is renewed at a third of it.
+	leaseExtension = 60 * time.Second
+)
+
+// subscriptionName is projects/P/subscriptions/S, as Pub/Sub names them.
+var subscriptionName = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$`)
+
+// Event types of the usage logs: the lower-cased eventType of the API
+// (adb_shell_command, app_process_start, …). Notifications that are not
+// usage logs become events too:
+const (
+	// EventStatusReport is a STATUS_REPORT or ENROLLMENT notification: the
+	// device as it reported itself then.
+	EventStatusReport = "status_report"
+)
+
+// LogStats counts what draining the subscription did.
+type LogStats struct {
+	Pulls, Messages, Events int
+	Duplicates              int            // messages already written (redelivered), acknowledged again
+	Ignored                 map[string]int // other notification types, by type
+	DuplicateEvents         int
+}
+
+// unitMessage is the unit of one Pub/Sub message.
+func unitMessage(id string) string { return Name + ":pubsub:" + id }
+
+// pubsubURL is the URL of method on the subscription.
+func (s *Source) pubsubURL(method string) *url.URL {
+	u := s.pubsub.Base.JoinPath("v1")
+	u.Path += "/" + s.cfg.Subscription + ":" + method
+	u.RawPath = ""
+	return u
+}
+
+// post sends an authenticated JSON POST to Pub/Sub and captures the
+// response. Pull, acknowledge and modifyAckDeadline are safe to repeat.
+func (s *Source) post(ctx context.Context, u *url.URL, body any, keep bool, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, collect.RawRef{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := s.bearer(ctx, sink)
+		if err != nil {
+			return nil, collect.RawRef{}, err
+		}
+		h := http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}}
+		resp, err := s.pubsub.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: data, Idempotent: true})
+		if resp == nil {
+			return nil, collect.RawRef{}, err
+		}
+		ref, cerr := httpsource.CaptureHTTP(sink, Name, resp, keep, logHeaders)
+		if cerr != nil {
+			return nil, collect.RawRef{}, cerr
+		}
+		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
+			s.mu.Lock()
+			s.token = ""
+			s.mu.Unlock()
+			continue
+		}
+		return resp, ref, err
+	}
+}
+
+// received is one ReceivedMessage of a pull, with the index of its
+// envelope in the response.
+type received struct {
+	AckID   string `json:"ackId"`
+	Message struct {
+		Data        string            `json:"data"`
+		Attributes  map[string]string `json:"attributes"`
+		MessageID   string            `json:"messageId"`
+		PublishTime string            `json:"publishTime"`
+	} `json:"message"`
+	DeliveryAttempt int `json:"deliveryAttempt"`
+}
+
+// drainLogs pulls the subscription until it is empty (or the run's bounds
+// are reached), writing every message's records under the message's unit,
+// making them durable, and only then acknowledging. A message already
+// written (a redelivery after a crash or a late ack) is acknowledged
+// again, not written twice.
+func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, devices map[string]bool) (LogStats, error) {
+	st := LogStats{Ignored: map[string]int{}}
+	start := s.cfg.Now()
+	empties := 0
+	written := map[string]bool{} // message ids written in this run
+	events := map[string]bool{}  // device/eventId written in this run
+	for {
+		if s.cfg.MaxMessages > 0 && st.Messages >= s.cfg.MaxMessages {
+			return st, nil
+		}
+		if s.cfg.Duration > 0 && s.cfg.Now().Sub(start) >= s.cfg.Duration {
+			return st, nil
+		}
+		batch := DefaultPullBatch
+		if s.cfg.MaxMessages > 0 {
+			batch = min(batch, s.cfg.MaxMessages-st.Messages)
+		}
+		resp, ref, err := s.post(ctx, s.pubsubURL("pull"), map[string]int{"maxMessages": batch}, true, sink)
+		if err != nil {
+			return st, fmt.Errorf("pulling %s: %w", s.cfg.Subscription, err)
+		}
+		st.Pulls++
+		msgs, err := decodePull(resp.Body)
+		if err != nil {
+			return st, fmt.Errorf("pulling %s: decoding %s: %w", s.cfg.Subscription, ref.Path, err)
+		}
+		if len(msgs) == 0 {
+			empties++
+			// Pub/Sub may answer a pull empty while messages remain;
+			// two empty answers in a row end an --until-empty drain.
+			if s.cfg.Duration == 0 || s.cfg.UntilEmpty {
+				if empties >= 2 {
+					return st, nil
+				}
+			}
+			if err := s.sleep(ctx, time.Second); err != nil {
+				return st, err
+			}
+			continue
+		}
+		empties = 0
+		if err := s.handleBatch(ctx, req, msgs, ref, sink, devices, written, events, &st); err != nil {
+			return st, err
+		}
+	}
+}
+
+// handleBatch writes one pull's messages, makes them durable and
+// acknowledges them, keeping their leases alive meanwhile.
+func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []received, ref collect.RawRef, sink collect.Sink,
+	devices, written, events map[string]bool, st *LogStats) error {
+	ackIDs := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if m.AckID != "" {
+			ackIDs = append(ackIDs, m.AckID)
+		}
+	}
+	stop := s.keepLeases(ctx, ackIDs, sink)
+	defer stop()
+
+	// The base64 data of every message, decoded, kept beside the pull
+	// response: the records point into it.
+	type decodedMsg struct {
+		MessageID string          `json:"messageId"`
+		Data      json.RawMessage `json:"data"`
+	}
+	decoded := make([]decodedMsg, len(msgs))
+	for k, m := range msgs {
+		decoded[k].MessageID = m.Message.MessageID
+		data, err := base64.StdEncoding.DecodeString(m.Message.Data)
+		if err != nil || !json.Valid(data) {
+			data, _ = json.Marshal(string(data)) // kept as text
+		}
+		decoded[k].Data = data
+	}
+	body, err := json.Marshal(map[string]any{"messages": decoded})
+	if err != nil {
+		return err
+	}
+	dref, err := sink.Capture(Name, &collect.Exchange{Started: s.cfg.Now(), Finished: s.cfg.Now(),
+		Note: "the base64 data of the messages of " + ref.Path + ", decoded"}, body, true)
+	if err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
+	for k, m := range msgs {
+		st.Messages++
+		id := m.Message.MessageID
+		unit := unitMessage(id)
+		if id == "" || written[id] || req.IsDone(unit) {
+			st.Duplicates++
+			continue
+		}
+		written[id] = true
+		r := dref
+		r.Pointer = fmt.Sprintf("/messages/%d/data", k)
+		if err := s.message(m, decoded[k].Data, r, sink.Within(unit), devices, events, st); err != nil {
+			return &httpsource.StagingError{Err: err}
+		}
+		if err := sink.UnitDone(unit); err != nil {
+			return &httpsource.StagingError{Err: err}
+		}
+	}
+	// Durable first, then acknowledged: a crash in between redelivers
+	// messages already written, which are then only acknowledged.
+	if err := sink.Sync(); err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
+	if len(ackIDs) > 0 {
+		if _, _, err := s.post(ctx, s.pubsubURL("acknowledge"), map[string][]string{"ackIds": ackIDs}, true, sink); err != nil {
+			if httpsource.Fatal(ctx, err) || httpsource.AuthFailed(err) {
+				return err
+			}
+			// Not acknowledged: the messages come back and are
+			// recognised as written.
+		}
+	}
+	return nil
+}
+
+// keepLeases extends the ack deadline of ackIDs every third of
+// leaseExtension until the returned stop is called.
+func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.Sink) (stop func()) {
+	if len(ackIDs) == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(leaseExtension / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.post(ctx, s.pubsubURL("modifyAckDeadline"), map[string]any{"ackIds": ackIDs,
+					"ackDeadlineSeconds": int(leaseExtension / time.Second)}, true, sink)
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// decodePull reads a PullResponse by exact member names.
+func decodePull(data []byte) ([]received, error) {
+	m, err := members(data)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := array(m, "receivedMessages")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]received, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return nil, fmt.Errorf("receivedMessages/%d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// message writes the records of one message (data is its decoded data,
+// at ref) into sink.
+func (s *Source) message(m received, data json.RawMessage, ref collect.RawRef, sink collect.Sink, devices, events map[string]bool, st *LogStats) error {
+	kind := m.Message.Attributes["notificationType"]
+	switch kind {
+	case "USAGE_LOGS":
+		return s.usageLogs(data, ref, sink, events, st)
+	case "STATUS_REPORT", "ENROLLMENT":
+		var d device
+		if json.Unmarshal(data, &d) != nil || d.Name == "" {
+			st.Ignored[kind+" (unreadable)"]++
+			return nil
+		}
+		rec := d.record(ref)
+		fields := map[string]any{"notification": strings.ToLower(kind), "compliance": rec.Compliance,
+			"compromised": rec.Compromised.Value, "security_patch_level": rec.SecurityPatchLevel, "os_version": rec.OSVersion,
+			"state": d.State, "applied_policy_version": d.AppliedPolicyVersion}
+		at := time.Time{}
+		if rec.LastSeenAt != nil {
+			at = *rec.LastSeenAt
+		}
+		st.Events++
+		return sink.Event(collect.Event{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref})
+	default:
+		st.Ignored[kind]++
+		return nil
+	}
+}
+
+// usageLogs writes the events of a BatchUsageLogEvents.
+func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen map[string]bool, st *LogStats) error {
+	m, err := members(data)
+	if err != nil {
+		st.Ignored["USAGE_LOGS (unreadable)"]++
+		return nil
+	}
+	var device string
+	json.Unmarshal(m["device"], &device)
+	key := Name + ":" + lastSegment(device)
+	list, err := array(m, "usageLogEvents")
+	if err != nil {
+		st.Ignored["USAGE_LOGS (unreadable)"]++
+		return nil
+	}
+	for j, raw := range list {
+		ev, err := usageEvent(raw)
+		if err != nil {
+			st.Ignored["usage log event (unreadable)"]++
+			continue
+		}
+		if id, _ := ev.Fields["event_id"].(string); id != "" {
+			if seen[key+"/"+id] {
+				st.DuplicateEvents++
+				continue
+			}
+			seen[key+"/"+id] = true
+		}
+		ev.DeviceKey = key
+		ev.Raw = child(ref, "usageLogEvents", j)
+		st.Events++
+		if err := sink.Event(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageEvent maps one UsageLogEvent: its type lower-cased, its time, its
+// eventId, and its payload's members in snake case (APP_PROCESS_START's
+// processInfo members at the top, nested objects joined with "_").
+func usageEvent(raw json.RawMessage) (collect.Event, error) {
+	m, err := members(raw)
+	if err != nil {
+		return collect.Event{}, err
+	}
+	var kind, when, id string
+	json.Unmarshal(m["eventType"], &kind)
+	json.Unmarshal(m["eventTime"], &when)
+	json.Unmarshal(m["eventId"], &id)
+	t := parseTime(when)
+	if kind == "" || t == nil {
+		return collect.Event{}, errors.New("no eventType or eventTime")
+	}
+	fields := map[string]any{"event_id": id}
+	key := payloadKey(kind)
+	payload, ok := m[key]
+	if !ok {
+		// A type newer than this code: take the one member that is an
+		// event payload.
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if strings.HasSuffix(k, "Event") {
+				payload = m[k]
+				break
+			}
+		}
+	}
+	var obj map[string]any
+	if len(payload) > 0 && json.Unmarshal(payload, &obj) == nil {
+		if pi, ok := obj["processInfo"].(map[string]any); ok && len(obj) == 1 {
+			obj = pi
+		}
+		flatten(fields, "", obj)
+	}
+	return collect.Event{Time: *t, Type: strings.ToLower(kind), Fields: fields}, nil
+}
+
+// flatten copies obj into fields with snake-case names, nested objects
+// prefixed by their parent's.
+func flatten(fields map[string]any, prefix string, obj map[string]any) {
+	for k, v := range obj {
+		name := prefix + snake(k)
+		if sub, ok := v.(map[string]any); ok {
+			flatten(fields, name+"_", sub)
+			continue
+		}
+		fields[name] = v
+	}
+}
+
+// snake turns camelCase into snake_case (apkSha256Hash → apk_sha256_hash).
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// payloadKey is the UsageLogEvent member holding an event type's payload:
+// ADB_SHELL_COMMAND → adbShellCommandEvent.
+func payloadKey(kind string) string {
+	var b strings.Builder
+	for i, w := range strings.Split(strings.ToLower(kind), "_") {
+		if i > 0 && w != "" {
+			w = strings.ToUpper(w[:1]) + w[1:]
+		}
+		b.WriteString(w)
+	}
+	return b.String() + "Event"
+}
