@@ -44,6 +44,7 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "pubsub-url", Value: amapi.DefaultPubSubURL, Usage: "amapi: Pub/Sub base URL"},
 			&cli.BoolFlag{Name: "until-empty", Usage: "amapi: drain the subscription until it is empty (the default unless --duration is set)"},
 			&cli.IntFlag{Name: "max-messages", Usage: "amapi: stop draining after this many messages"},
+			&cli.IntFlag{Name: "pull-batch", Usage: "amapi: messages asked for by each pull, 1 to 1000 (default 100)"},
 			&cli.DurationFlag{Name: "duration", Usage: "amapi: stop draining after this long (polling an empty subscription unless --until-empty)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
@@ -151,7 +152,7 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 		src, err := amapi.New(amapi.Config{
 			Key: key, Enterprise: c.String("enterprise"), APIURL: c.String("amapi-url"), TokenURL: c.String("token-url"),
 			Subscription: c.String("subscription"), PubSubURL: c.String("pubsub-url"), UntilEmpty: c.Bool("until-empty"),
-			MaxMessages: c.Int("max-messages"), Duration: c.Duration("duration"),
+			MaxMessages: c.Int("max-messages"), Duration: c.Duration("duration"), PullBatch: c.Int("pull-batch"),
 			HTTP: &http.Client{}, UserAgent: toolString(),
 			RequestsPerSecond: c.Float64("rate-limit"), Burst: c.Int("burst"), Concurrency: c.Int("concurrency"),
 		})

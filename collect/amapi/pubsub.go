@@ -124,7 +124,7 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 		if s.cfg.Duration > 0 && s.cfg.Now().Sub(start) >= s.cfg.Duration {
 			return st, nil
 		}
-		batch := DefaultPullBatch
+		batch := s.cfg.PullBatch
 		if s.cfg.MaxMessages > 0 {
 			batch = min(batch, s.cfg.MaxMessages-st.Messages)
 		}

@@ -72,6 +72,7 @@ type Config struct {
 	UntilEmpty   bool
 	MaxMessages  int
 	Duration     time.Duration
+	PullBatch    int // maxMessages of each pull, 1 to 1000; default DefaultPullBatch
 }
 
 // Source collects from one Android Management API enterprise.
@@ -158,6 +159,12 @@ func New(cfg Config) (*Source, error) {
 			return nil, err
 		}
 		s.pubsub = mk(ps)
+		if s.cfg.PullBatch <= 0 {
+			s.cfg.PullBatch = DefaultPullBatch
+		}
+		if s.cfg.PullBatch > 1000 {
+			return nil, fmt.Errorf("amapi: --pull-batch %d: at most 1000", s.cfg.PullBatch)
+		}
 		s.scopes = append(s.scopes, ScopePubSub)
 	}
 	return s, nil

@@ -326,3 +326,29 @@ func samplePayload(kind string) map[string]any {
 	}
 	return map[string]any{}
 }
+
+// BulkUsageLogs returns n USAGE_LOGS messages of perMessage events each,
+// spread over the fleet's devices: ordinary traffic (DNS lookups,
+// connections, app starts, keyguard events) for benchmarks and crash
+// tests. Event ids continue per message, so they never repeat.
+func (s *Server) BulkUsageLogs(n, perMessage int) []Message {
+	f := s.fleet
+	now := s.opts.Now().UTC()
+	kinds := []string{"DNS", "CONNECT", "APP_PROCESS_START", "KEYGUARD_SECURED", "KEYGUARD_DISMISSED"}
+	out := make([]Message, 0, n)
+	for i := range n {
+		d := f.Devices[i%len(f.Devices)]
+		at := now.Add(-time.Duration(n-i) * time.Minute)
+		events := make([]map[string]any, perMessage)
+		for j := range events {
+			kind := kinds[(i+j)%len(kinds)]
+			e := map[string]any{"eventType": kind, payloadKey(kind): samplePayload(kind),
+				"eventId": strconv.FormatInt(int64(1_000_000+i*perMessage+j), 10), "eventTime": at.Add(time.Duration(j) * time.Second).Format(time.RFC3339Nano)}
+			events[j] = e
+		}
+		data, _ := json.Marshal(map[string]any{"device": d.Name, "user": d.UserName, "retrievalTime": now.Format(time.RFC3339Nano), "usageLogEvents": events})
+		out = append(out, Message{ID: fmt.Sprintf("%d", 8000000000000000+i), Data: data, Published: at,
+			Attributes: map[string]string{"notificationType": "USAGE_LOGS"}})
+	}
+	return out
+}
