@@ -1,6 +1,7 @@
 package amapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -186,15 +188,45 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 		}
 		decoded[k].Data = data
 	}
-	body, err := json.Marshal(map[string]any{"messages": decoded})
-	if err != nil {
-		return err
+	// Built by hand: json.Marshal would validate and compact every data
+	// again, and the data must stay byte for byte as received.
+	body := []byte(`{"messages":[`)
+	for k, d := range decoded {
+		if k > 0 {
+			body = append(body, ',')
+		}
+		id, _ := json.Marshal(d.MessageID)
+		body = append(body, `{"messageId":`...)
+		body = append(body, id...)
+		body = append(body, `,"data":`...)
+		body = append(body, d.Data...)
+		body = append(body, '}')
 	}
+	body = append(body, "]}"...)
 	dref, err := sink.Capture(Name, &collect.Exchange{Started: s.cfg.Now(), Finished: s.cfg.Now(),
 		Note: "the base64 data of the messages of " + ref.Path + ", decoded"}, body, true)
 	if err != nil {
 		return &httpsource.StagingError{Err: err}
 	}
+	// Decoding is the costly part: it runs on every core, and the
+	// records are then written in message order.
+	out := make([]parsed, len(msgs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for k := range next {
+				r := dref
+				r.Pointer = fmt.Sprintf("/messages/%d/data", k)
+				out[k] = parseMessage(msgs[k], decoded[k].Data, r)
+			}
+		})
+	}
+	for k := range msgs {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
 	for k, m := range msgs {
 		st.Messages++
 		id := m.Message.MessageID
@@ -204,9 +236,7 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 			continue
 		}
 		written[id] = true
-		r := dref
-		r.Pointer = fmt.Sprintf("/messages/%d/data", k)
-		if err := s.message(m, decoded[k].Data, r, sink.Within(unit), devices, events, st); err != nil {
+		if err := out[k].write(sink.Within(unit), events, st); err != nil {
 			return &httpsource.StagingError{Err: err}
 		}
 		if err := sink.UnitDone(unit); err != nil {
@@ -256,37 +286,44 @@ func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.S
 	return func() { cancel(); wg.Wait() }
 }
 
-// decodePull reads a PullResponse by exact member names.
+// decodePull reads a PullResponse. Nothing points into it (records point
+// into the decoded data), so a plain decode will do.
 func decodePull(data []byte) ([]received, error) {
-	m, err := members(data)
-	if err != nil {
+	var resp struct {
+		ReceivedMessages []received `json:"receivedMessages"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, err
 	}
-	raw, err := array(m, "receivedMessages")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]received, len(raw))
-	for i, r := range raw {
-		if err := json.Unmarshal(r, &out[i]); err != nil {
-			return nil, fmt.Errorf("receivedMessages/%d: %w", i, err)
-		}
-	}
-	return out, nil
+	return resp.ReceivedMessages, nil
 }
 
-// message writes the records of one message (data is its decoded data,
-// at ref) into sink.
-func (s *Source) message(m received, data json.RawMessage, ref collect.RawRef, sink collect.Sink, devices, events map[string]bool, st *LogStats) error {
+// parsed is one message decoded into the records it gives, before they
+// are written: decoding is done in parallel, writing in order.
+type parsed struct {
+	events  []collect.Event
+	ignored map[string]int
+}
+
+func (p *parsed) ignore(what string) {
+	if p.ignored == nil {
+		p.ignored = map[string]int{}
+	}
+	p.ignored[what]++
+}
+
+// parseMessage decodes one message (data is its decoded data, at ref).
+func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
+	var p parsed
 	kind := m.Message.Attributes["notificationType"]
 	switch kind {
 	case "USAGE_LOGS":
-		return s.usageLogs(data, ref, sink, events, st)
+		p.events, p.ignored = parseUsageLogs(data, ref)
 	case "STATUS_REPORT", "ENROLLMENT":
 		var d device
 		if json.Unmarshal(data, &d) != nil || d.Name == "" {
-			st.Ignored[kind+" (unreadable)"]++
-			return nil
+			p.ignore(kind + " (unreadable)")
+			return p
 		}
 		rec := d.record(ref)
 		fields := map[string]any{"notification": strings.ToLower(kind), "compliance": rec.Compliance,
@@ -296,44 +333,27 @@ func (s *Source) message(m received, data json.RawMessage, ref collect.RawRef, s
 		if rec.LastSeenAt != nil {
 			at = *rec.LastSeenAt
 		}
-		st.Events++
-		return sink.Event(collect.Event{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref})
+		p.events = []collect.Event{{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref}}
 	default:
-		st.Ignored[kind]++
-		return nil
+		p.ignore(kind)
 	}
+	return p
 }
 
-// usageLogs writes the events of a BatchUsageLogEvents.
-func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen map[string]bool, st *LogStats) error {
-	m, err := members(data)
-	if err != nil {
-		st.Ignored["USAGE_LOGS (unreadable)"]++
-		return nil
+// write writes a parsed message's events into sink, each device event id
+// once (seen: those written in this run).
+func (p parsed) write(sink collect.Sink, seen map[string]bool, st *LogStats) error {
+	for k, n := range p.ignored {
+		st.Ignored[k] += n
 	}
-	var device string
-	json.Unmarshal(m["device"], &device)
-	key := Name + ":" + lastSegment(device)
-	list, err := array(m, "usageLogEvents")
-	if err != nil {
-		st.Ignored["USAGE_LOGS (unreadable)"]++
-		return nil
-	}
-	for j, raw := range list {
-		ev, err := usageEvent(raw)
-		if err != nil {
-			st.Ignored["usage log event (unreadable)"]++
-			continue
-		}
+	for _, ev := range p.events {
 		if id, _ := ev.Fields["event_id"].(string); id != "" {
-			if seen[key+"/"+id] {
+			if seen[ev.DeviceKey+"/"+id] {
 				st.DuplicateEvents++
 				continue
 			}
-			seen[key+"/"+id] = true
+			seen[ev.DeviceKey+"/"+id] = true
 		}
-		ev.DeviceKey = key
-		ev.Raw = child(ref, "usageLogEvents", j)
 		st.Events++
 		if err := sink.Event(ev); err != nil {
 			return err
@@ -342,47 +362,104 @@ func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collec
 	return nil
 }
 
+// usageLogs decodes and writes the events of a BatchUsageLogEvents.
+func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen map[string]bool, st *LogStats) error {
+	evs, ignored := parseUsageLogs(data, ref)
+	return parsed{events: evs, ignored: ignored}.write(sink, seen, st)
+}
+
+// parseUsageLogs decodes a BatchUsageLogEvents, reading the object once as
+// a stream and matching member names exactly (the records point at
+// /usageLogEvents/N).
+func parseUsageLogs(data json.RawMessage, ref collect.RawRef) ([]collect.Event, map[string]int) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	unreadable := map[string]int{"USAGE_LOGS (unreadable)": 1}
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, unreadable
+	}
+	var device string
+	var events []json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, unreadable
+		}
+		name, _ := t.(string)
+		switch name {
+		case "device":
+			device = ""
+			if err := dec.Decode(&device); err != nil {
+				return nil, unreadable
+			}
+		case "usageLogEvents":
+			// The last of duplicate members wins, as a JSON pointer
+			// resolves it.
+			events = nil
+			if err := dec.Decode(&events); err != nil {
+				return nil, unreadable
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, unreadable
+			}
+		}
+	}
+	key := Name + ":" + lastSegment(device)
+	out := make([]collect.Event, 0, len(events))
+	var ignored map[string]int
+	for j, raw := range events {
+		ev, err := usageEvent(raw)
+		if err != nil {
+			if ignored == nil {
+				ignored = map[string]int{}
+			}
+			ignored["usage log event (unreadable)"]++
+			continue
+		}
+		ev.DeviceKey = key
+		ev.Raw = child(ref, "usageLogEvents", j)
+		out = append(out, ev)
+	}
+	return out, ignored
+}
+
 // usageEvent maps one UsageLogEvent: its type lower-cased, its time, its
 // eventId, and its payload's members in snake case (APP_PROCESS_START's
 // processInfo members at the top, nested objects joined with "_").
 func usageEvent(raw json.RawMessage) (collect.Event, error) {
-	m, err := members(raw)
-	if err != nil {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
 		return collect.Event{}, err
 	}
-	var kind, when, id string
-	json.Unmarshal(m["eventType"], &kind)
-	json.Unmarshal(m["eventTime"], &when)
-	json.Unmarshal(m["eventId"], &id)
+	kind, _ := m["eventType"].(string)
+	when, _ := m["eventTime"].(string)
+	id, _ := m["eventId"].(string)
 	t := parseTime(when)
 	if kind == "" || t == nil {
 		return collect.Event{}, errors.New("no eventType or eventTime")
 	}
 	fields := map[string]any{"event_id": id}
-	key := payloadKey(kind)
-	payload, ok := m[key]
+	obj, ok := m[payloadKey(kind)].(map[string]any)
 	if !ok {
-		// A type newer than this code: take the one member that is an
-		// event payload.
+		// A type newer than this code: take the member that is an event
+		// payload.
 		names := make([]string, 0, len(m))
 		for k := range m {
 			names = append(names, k)
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			if strings.HasSuffix(k, "Event") {
-				payload = m[k]
+			if o, isObj := m[k].(map[string]any); isObj && strings.HasSuffix(k, "Event") {
+				obj = o
 				break
 			}
 		}
 	}
-	var obj map[string]any
-	if len(payload) > 0 && json.Unmarshal(payload, &obj) == nil {
-		if pi, ok := obj["processInfo"].(map[string]any); ok && len(obj) == 1 {
-			obj = pi
-		}
-		flatten(fields, "", obj)
+	if pi, ok := obj["processInfo"].(map[string]any); ok && len(obj) == 1 {
+		obj = pi
 	}
+	flatten(fields, "", obj)
 	return collect.Event{Time: *t, Type: strings.ToLower(kind), Fields: fields}, nil
 }
 
