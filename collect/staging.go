@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -44,6 +45,12 @@ type Sink interface {
 	// ex.Bytes, ex.SHA256 and ex.File and returns the RawRef of the stored
 	// body, with an empty pointer.
 	Capture(source string, ex *Exchange, body []byte, keep bool) (RawRef, error)
+	// CaptureReader stores everything r yields verbatim, streaming, as the
+	// next raw file of source with extension ext ("ndjson", "csv"; an
+	// imported export, say), logs ex for it like Capture, and returns its
+	// RawRef. It reads at most limit bytes (a larger input fails) and
+	// holds none of it in memory.
+	CaptureReader(source string, ex *Exchange, r io.Reader, ext string, limit int64) (RawRef, error)
 	Device(Device) error
 	App(App) error
 	Event(Event) error
@@ -190,23 +197,72 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 		ref = RawRef{Path: path.Join("raw", source, name), SHA256: ex.SHA256}
 		s.counts.Responses++
 	}
+	if err := s.logExchange(source, rawDir, ex); err != nil {
+		return RawRef{}, err
+	}
+	return ref, nil
+}
+
+// logExchange appends ex to source's request log. s.mu is held.
+func (s *Staging) logExchange(source, rawDir string, ex *Exchange) error {
 	lf := s.reqlogs[source]
 	if lf == nil {
 		f, err := os.OpenFile(filepath.Join(rawDir, "requests.ndjson"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return RawRef{}, err
+			return err
 		}
 		s.reqlogs[source] = f
 		lf = f
 	}
 	line, err := json.Marshal(ex)
 	if err != nil {
-		return RawRef{}, err
+		return err
 	}
 	if _, err := lf.Write(append(line, '\n')); err != nil {
-		return RawRef{}, fmt.Errorf("appending to request log: %w", err)
+		return fmt.Errorf("appending to request log: %w", err)
 	}
-	return ref, nil
+	return nil
+}
+
+// rawExt is the charset of a raw file's extension.
+var rawExt = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
+
+// CaptureReader implements Sink.
+func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext string, limit int64) (RawRef, error) {
+	if !sourceName.MatchString(source) || !rawExt.MatchString(ext) {
+		return RawRef{}, fmt.Errorf("invalid source %q or extension %q", source, ext)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return RawRef{}, errors.New("staging is closed")
+	}
+	rawDir := filepath.Join(s.dir, "raw", source)
+	if err := os.MkdirAll(rawDir, 0o755); err != nil {
+		return RawRef{}, err
+	}
+	s.seq[source]++
+	ex.Seq = s.seq[source]
+	name := fmt.Sprintf("%06d.%s", ex.Seq, ext)
+	h := sha256.New()
+	var n int64
+	err := fsutil.WriteWith(filepath.Join(rawDir, name), 0o644, func(w io.Writer) error {
+		var err error
+		n, err = io.Copy(io.MultiWriter(w, h), io.LimitReader(r, limit+1))
+		if err == nil && n > limit {
+			err = fmt.Errorf("input larger than %d bytes", limit)
+		}
+		return err
+	})
+	if err != nil {
+		return RawRef{}, fmt.Errorf("storing input %d: %w", ex.Seq, err)
+	}
+	ex.Bytes, ex.SHA256, ex.File = n, hex.EncodeToString(h.Sum(nil)), name
+	s.counts.Responses++
+	if err := s.logExchange(source, rawDir, ex); err != nil {
+		return RawRef{}, err
+	}
+	return RawRef{Path: path.Join("raw", source, name), SHA256: ex.SHA256}, nil
 }
 
 // write queues one record under its unit (the device it names; "" for

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,7 +25,9 @@ func collectCommand() *cli.Command {
 		Flags: commonFlags(
 			caseFlag,
 			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
-			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi", Required: true},
+			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, import", Required: true},
+			&cli.StringFlag{Name: "from", Usage: "import: the export to import (its format is detected)"},
+			&cli.StringFlag{Name: "format", Usage: "import: force the export's format: " + formatAMAPILogs},
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
 			&cli.BoolFlag{Name: "all", Usage: "collect every device"},
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
@@ -163,8 +167,10 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			return nil, usageError{err}
 		}
 		return src, nil
+	case "import":
+		return importSource(c.String("from"), c.String("format"))
 	}
-	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi)", c.String("source"))}
+	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi, import)", c.String("source"))}
 }
 
 func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {
@@ -177,4 +183,42 @@ func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {
 		return nil, usageError{fmt.Errorf("%s is not a case yet: pass --case-id to create it", dir)}
 	}
 	return preserve.OpenOrCreateCase(dir, preserve.CaseInfo{ID: id, Examiner: operator()})
+}
+
+// Import formats.
+const formatAMAPILogs = "amapi-usage-logs" // Pub/Sub messages exported as NDJSON
+
+// importSource returns the source that reads the export at path, in
+// format, or in the format its first line shows.
+func importSource(path, format string) (collect.Source, error) {
+	if path == "" {
+		return nil, usageError{errors.New("--source import needs --from FILE")}
+	}
+	if format == "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			line := bytes.TrimSpace(sc.Bytes())
+			if len(line) == 0 {
+				continue
+			}
+			if amapi.LooksExported(line) {
+				format = formatAMAPILogs
+			}
+			break
+		}
+		if format == "" {
+			return nil, usageError{fmt.Errorf("cannot tell the format of %s: pass --format (this version imports: %s)", path, formatAMAPILogs)}
+		}
+	}
+	switch format {
+	case formatAMAPILogs:
+		return amapi.NewImport(path)
+	}
+	return nil, usageError{fmt.Errorf("unknown --format %q (this version imports: %s)", format, formatAMAPILogs)}
 }

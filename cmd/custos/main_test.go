@@ -222,7 +222,8 @@ func cmdMDMSim(ts *testscript.TestScript, neg bool, args []string) {
 // $WORK/other-sa.json, a key file for the same account with another RSA
 // key, which the token endpoint refuses) and sets AMAPI to its URL and
 // ENTERPRISE to its enterprise; SUBSCRIPTION names its Pub/Sub
-// subscription, which holds the fleet's usage logs:
+// subscription, which holds the fleet's usage logs, also exported to
+// $WORK/usage-logs.ndjson:
 //
 //	googlesim [DEVICES]
 func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
@@ -245,4 +246,5 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("AMAPI", srv.URL)
 	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
 	ts.Setenv("SUBSCRIPTION", googlesim.DefaultSubscription)
+	ts.Check(os.WriteFile(ts.MkAbs("usage-logs.ndjson"), googlesim.ExportNDJSON(sim.UsageLogs()), 0o644))
 }

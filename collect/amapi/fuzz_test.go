@@ -79,3 +79,20 @@ func FuzzUsageLogs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseExported reads hostile export lines: no panic, and a line
+// accepted has a message id, a notification type and base64 data.
+func FuzzParseExported(f *testing.F) {
+	f.Add([]byte(`{"message":{"data":"e30=","attributes":{"notificationType":"USAGE_LOGS"},"messageId":"1"},"subscription":"s"}`))
+	f.Add([]byte(`{"data":"e30=","attributes":{"notificationType":"STATUS_REPORT"},"messageId":"2"}`))
+	f.Add([]byte(`{"message":null,"data":"x"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		m, err := parseExported(line)
+		if err != nil {
+			return
+		}
+		if m.Message.MessageID == "" || m.Message.Attributes["notificationType"] == "" {
+			t.Fatalf("accepted %q without id or type", line)
+		}
+	})
+}

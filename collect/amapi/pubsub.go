@@ -173,75 +173,8 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 	stop := s.keepLeases(ctx, ackIDs, sink)
 	defer stop()
 
-	// The base64 data of every message, decoded, kept beside the pull
-	// response: the records point into it.
-	type decodedMsg struct {
-		MessageID string          `json:"messageId"`
-		Data      json.RawMessage `json:"data"`
-	}
-	decoded := make([]decodedMsg, len(msgs))
-	for k, m := range msgs {
-		decoded[k].MessageID = m.Message.MessageID
-		data, err := base64.StdEncoding.DecodeString(m.Message.Data)
-		if err != nil || !json.Valid(data) {
-			data, _ = json.Marshal(string(data)) // kept as text
-		}
-		decoded[k].Data = data
-	}
-	// Built by hand: json.Marshal would validate and compact every data
-	// again, and the data must stay byte for byte as received.
-	body := []byte(`{"messages":[`)
-	for k, d := range decoded {
-		if k > 0 {
-			body = append(body, ',')
-		}
-		id, _ := json.Marshal(d.MessageID)
-		body = append(body, `{"messageId":`...)
-		body = append(body, id...)
-		body = append(body, `,"data":`...)
-		body = append(body, d.Data...)
-		body = append(body, '}')
-	}
-	body = append(body, "]}"...)
-	dref, err := sink.Capture(Name, &collect.Exchange{Started: s.cfg.Now(), Finished: s.cfg.Now(),
-		Note: "the base64 data of the messages of " + ref.Path + ", decoded"}, body, true)
-	if err != nil {
-		return &httpsource.StagingError{Err: err}
-	}
-	// Decoding is the costly part: it runs on every core, and the
-	// records are then written in message order.
-	out := make([]parsed, len(msgs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for k := range next {
-				r := dref
-				r.Pointer = fmt.Sprintf("/messages/%d/data", k)
-				out[k] = parseMessage(msgs[k], decoded[k].Data, r)
-			}
-		})
-	}
-	for k := range msgs {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	for k, m := range msgs {
-		st.Messages++
-		id := m.Message.MessageID
-		unit := unitMessage(id)
-		if id == "" || written[id] || req.IsDone(unit) {
-			st.Duplicates++
-			continue
-		}
-		written[id] = true
-		if err := out[k].write(sink.Within(unit), events, st); err != nil {
-			return &httpsource.StagingError{Err: err}
-		}
-		if err := sink.UnitDone(unit); err != nil {
-			return &httpsource.StagingError{Err: err}
-		}
+	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, written, events, st); err != nil {
+		return err
 	}
 	// Durable first, then acknowledged: a crash in between redelivers
 	// messages already written, which are then only acknowledged.
@@ -502,4 +435,82 @@ func payloadKey(kind string) string {
 		b.WriteString(w)
 	}
 	return b.String() + "Event"
+}
+
+// writeMessages stores the decoded data of msgs beside where they came
+// from (note says where) and writes each message's records under its
+// unit, once: a message already written (in this run, or before a resume)
+// is skipped. Decoding runs on every core; writing is in message order.
+func writeMessages(now func() time.Time, req collect.Request, msgs []received, note string, sink collect.Sink,
+	written, events map[string]bool, st *LogStats) error {
+	// The base64 data of every message, decoded, kept beside the pull
+	// response: the records point into it.
+	type decodedMsg struct {
+		MessageID string          `json:"messageId"`
+		Data      json.RawMessage `json:"data"`
+	}
+	decoded := make([]decodedMsg, len(msgs))
+	for k, m := range msgs {
+		decoded[k].MessageID = m.Message.MessageID
+		data, err := base64.StdEncoding.DecodeString(m.Message.Data)
+		if err != nil || !json.Valid(data) {
+			data, _ = json.Marshal(string(data)) // kept as text
+		}
+		decoded[k].Data = data
+	}
+	// Built by hand: json.Marshal would validate and compact every data
+	// again, and the data must stay byte for byte as received.
+	body := []byte(`{"messages":[`)
+	for k, d := range decoded {
+		if k > 0 {
+			body = append(body, ',')
+		}
+		id, _ := json.Marshal(d.MessageID)
+		body = append(body, `{"messageId":`...)
+		body = append(body, id...)
+		body = append(body, `,"data":`...)
+		body = append(body, d.Data...)
+		body = append(body, '}')
+	}
+	body = append(body, "]}"...)
+	dref, err := sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
+	if err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
+	// Decoding is the costly part: it runs on every core, and the
+	// records are then written in message order.
+	out := make([]parsed, len(msgs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for k := range next {
+				r := dref
+				r.Pointer = fmt.Sprintf("/messages/%d/data", k)
+				out[k] = parseMessage(msgs[k], decoded[k].Data, r)
+			}
+		})
+	}
+	for k := range msgs {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	for k, m := range msgs {
+		st.Messages++
+		id := m.Message.MessageID
+		unit := unitMessage(id)
+		if id == "" || written[id] || req.IsDone(unit) {
+			st.Duplicates++
+			continue
+		}
+		written[id] = true
+		if err := out[k].write(sink.Within(unit), events, st); err != nil {
+			return &httpsource.StagingError{Err: err}
+		}
+		if err := sink.UnitDone(unit); err != nil {
+			return &httpsource.StagingError{Err: err}
+		}
+	}
+	return nil
 }

@@ -1,6 +1,10 @@
 package collecttest
 
-import "github.com/custos-ir/custos/collect"
+import (
+	"io"
+
+	"github.com/custos-ir/custos/collect"
+)
 
 // Recorder is a collect.Sink that keeps every record in memory and stores
 // nothing, for fuzz targets and unit tests of a source's decoding. It is
@@ -14,6 +18,10 @@ type Recorder struct {
 
 func (r *Recorder) Capture(string, *collect.Exchange, []byte, bool) (collect.RawRef, error) {
 	return collect.RawRef{}, nil
+}
+func (r *Recorder) CaptureReader(_ string, _ *collect.Exchange, rd io.Reader, _ string, _ int64) (collect.RawRef, error) {
+	_, err := io.Copy(io.Discard, rd)
+	return collect.RawRef{}, err
 }
 func (r *Recorder) Device(d collect.Device) error { r.Devices = append(r.Devices, d); return nil }
 func (r *Recorder) App(a collect.App) error       { r.Apps = append(r.Apps, a); return nil }

@@ -352,3 +352,16 @@ func (s *Server) BulkUsageLogs(n, perMessage int) []Message {
 	}
 	return out
 }
+
+// ExportNDJSON renders msgs as a Pub/Sub export: one push envelope per
+// line, as a push endpoint or an export job writes them.
+func ExportNDJSON(msgs []Message) []byte {
+	var out []byte
+	for _, m := range msgs {
+		line, _ := json.Marshal(map[string]any{"subscription": DefaultSubscription, "message": map[string]any{
+			"data": base64.StdEncoding.EncodeToString(m.Data), "attributes": m.Attributes,
+			"messageId": m.ID, "publishTime": m.Published.UTC().Format(time.RFC3339Nano)}})
+		out = append(append(out, line...), '\n')
+	}
+	return out
+}

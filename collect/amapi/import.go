@@ -1,0 +1,185 @@
+package amapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/httpsource"
+)
+
+// MaxImportBytes bounds an imported export (a month of usage logs of a
+// large fleet fits many times over).
+const MaxImportBytes = 64 << 30
+
+// maxImportLine bounds one line of an export (one Pub/Sub message).
+const maxImportLine = 16 << 20
+
+// Import reads AMAPI notifications exported from Pub/Sub as NDJSON, one
+// message per line: a push envelope ({"message": {...}, "subscription"}),
+// a ReceivedMessage ({"ackId", "message"}) or a bare PubsubMessage
+// ({"data", "attributes", "messageId", "publishTime"}). The file is kept
+// byte for byte as the raw evidence, and its messages give the same
+// records as the live drain. Any malformed line fails the import with its
+// line number: nothing is imported in part.
+type Import struct {
+	path string
+	Now  func() time.Time
+	// Logs is what the import did (after Collect).
+	Logs LogStats
+}
+
+// NewImport checks that path is a regular file.
+func NewImport(path string) (*Import, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("amapi import: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("amapi import: %s is not a regular file", path)
+	}
+	return &Import{path: path, Now: time.Now}, nil
+}
+
+// Name implements collect.Source: records are keyed like the live
+// source's, so that both correlate.
+func (im *Import) Name() string { return Name }
+
+// Describe implements collect.Source.
+func (im *Import) Describe() collect.Descriptor {
+	return collect.Descriptor{Name: Name, API: "Android Management API notifications exported from Pub/Sub (NDJSON)",
+		Endpoints: []string{"file:" + filepath.Base(im.path)}, Telemetry: []string{collect.TelemetryDeviceLogs}}
+}
+
+// Collect implements collect.Source.
+func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
+	f, err := os.Open(im.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := im.Now()
+	ex := &collect.Exchange{Started: start, Method: "IMPORT", URL: "file:" + filepath.Base(im.path),
+		Note: "imported export, kept as given"}
+	ex.Finished = im.Now()
+	ref, err := sink.CaptureReader(Name, ex, f, "ndjson", MaxImportBytes)
+	if err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
+	// The records come from a second read of the file, which must be the
+	// bytes just kept.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
+	im.Logs = LogStats{Ignored: map[string]int{}}
+	written, events := map[string]bool{}, map[string]bool{}
+	var batch []received
+	first := 1
+	flush := func(last int) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		note := fmt.Sprintf("the base64 data of the messages of %s lines %d–%d, decoded", ref.Path, first, last)
+		err := writeMessages(im.Now, req, batch, note, sink, written, events, &im.Logs)
+		batch, first = batch[:0], last+1
+		return err
+	}
+	line := 0
+	for {
+		data, err := readLine(r)
+		if errors.Is(err, io.EOF) && len(data) == 0 {
+			break
+		}
+		line++
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s:%d: %w", filepath.Base(im.path), line, err)
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		m, err := parseExported(data)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", filepath.Base(im.path), line, err)
+		}
+		batch = append(batch, m)
+		if len(batch) == DefaultPullBatch {
+			if err := flush(line); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := flush(line); err != nil {
+		return err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != ref.SHA256 {
+		return fmt.Errorf("%s changed while it was being imported", im.path)
+	}
+	return sink.Sync()
+}
+
+// readLine reads one line of at most maxImportLine bytes, without its
+// newline.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxImportLine {
+			return nil, fmt.Errorf("line longer than %d bytes", maxImportLine)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimRight(line, "\r\n"), err
+	}
+}
+
+// LooksExported reports whether line is an exported AMAPI notification.
+func LooksExported(line []byte) bool {
+	_, err := parseExported(line)
+	return err == nil
+}
+
+// parseExported reads one exported message.
+func parseExported(data []byte) (received, error) {
+	var env struct {
+		Message *json.RawMessage `json:"message"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		return received{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	msg := data
+	if env.Message != nil {
+		msg = *env.Message
+	}
+	var r received
+	if err := json.Unmarshal(msg, &r.Message); err != nil {
+		return received{}, fmt.Errorf("message: %w", err)
+	}
+	switch {
+	case r.Message.MessageID == "":
+		return received{}, errors.New("message without messageId")
+	case r.Message.Attributes["notificationType"] == "":
+		return received{}, errors.New("message without the notificationType attribute")
+	}
+	if _, err := base64.StdEncoding.DecodeString(r.Message.Data); err != nil {
+		return received{}, fmt.Errorf("message %s: data is not base64: %w", r.Message.MessageID, err)
+	}
+	return r, nil
+}
