@@ -38,24 +38,39 @@ func TestDrainResumesAfterKill(t *testing.T) {
 			"--enterprise", googlesim.DefaultEnterprise, "--key-file", filepath.Join(dir, "..", "sa.json"),
 			"--amapi-url", srv.URL, "--pubsub-url", srv.URL, "--subscription", googlesim.DefaultSubscription, "--pull-batch", "5"}
 	}
-	run := func(t *testing.T, srv *httptest.Server, sim *googlesim.Server, dir string, kill time.Duration) bool {
+	// run runs a collection to the end (after < 0), or kills it after
+	// more ms once a pull of this run has been answered: always during
+	// the drain, at a different point of a batch each time (in a pull,
+	// while writing, between the durable write and the ack). It reports
+	// whether the run finished.
+	run := func(t *testing.T, srv *httptest.Server, sim *googlesim.Server, dir string, after time.Duration) bool {
 		t.Helper()
 		os.MkdirAll(dir, 0o755)
 		os.WriteFile(filepath.Join(dir, "..", "sa.json"), sim.ServiceAccountKey(srv.URL), 0o600)
 		cmd := custosCmd(t, args(srv, dir)...)
-		if kill == 0 {
+		if after < 0 {
 			out, err := cmd.CombinedOutput()
 			if code := cmd.ProcessState.ExitCode(); code != 0 && code != 3 {
 				t.Fatalf("collect exited %d: %v\n%s", code, err, out)
 			}
 			return true
 		}
+		before := sim.PubSubStats().Delivered
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(kill)
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		for sim.PubSubStats().Delivered == before {
+			select {
+			case <-exited:
+				return true // finished before pulling anything
+			case <-time.After(time.Millisecond):
+			}
+		}
+		time.Sleep(after)
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		<-exited
 		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		return !ok || !ws.Signaled()
 	}
@@ -63,24 +78,22 @@ func TestDrainResumesAfterKill(t *testing.T) {
 	srv, sim := newSim()
 	defer srv.Close()
 	clean := filepath.Join(t.TempDir(), "case")
-	start := time.Now()
-	run(t, srv, sim, clean, 0)
-	full := time.Since(start)
+	run(t, srv, sim, clean, -1)
 	want := drainedEvents(t, clean)
 
 	srv2, sim2 := newSim()
 	defer srv2.Close()
 	killed := filepath.Join(t.TempDir(), "case")
 	kills, done := 0, false
-	for i := 1; i <= 8 && !done; i++ {
-		done = run(t, srv2, sim2, killed, full*time.Duration(i)/9)
-		if !done {
-			kills++
-			time.Sleep(350 * time.Millisecond) // leases of the killed run lapse
+	for i := range 8 {
+		if done = run(t, srv2, sim2, killed, time.Duration(i*7)*time.Millisecond); done {
+			break
 		}
+		kills++
+		time.Sleep(350 * time.Millisecond) // leases of the killed run lapse
 	}
 	if !done {
-		run(t, srv2, sim2, killed, 0)
+		run(t, srv2, sim2, killed, -1)
 	}
 	got := drainedEvents(t, killed)
 	ps := sim2.PubSubStats()
