@@ -12,6 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/amapi"
+	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/internal/fsutil"
@@ -31,13 +33,16 @@ func demoCommand() *cli.Command {
 		Usage: "run the whole pipeline (collect → seal → verify → analyze → report) against the built-in MDM simulator",
 		Description: "The demo starts a Microsoft Graph (Intune) simulator on 127.0.0.1 with a seeded fleet that has\n" +
 			"planted cases (a jailbroken iPhone, a rare app on a non-compliant phone, a developer's phone,\n" +
-			"a personal device, a stale device), signs the evidence with an ephemeral DEMO key that is never\n" +
-			"written to disk, and writes the case, its evidence and its reports into DIR.",
-		UsageText: "custos demo [--dir DIR] [--devices N] [--seed N]",
+			"a personal device, a stale device), then an Android Management API and Pub/Sub simulator whose\n" +
+			"Android fleet has its own (ADB commands, an app and a process start matching published\n" +
+			"indicators, a compromised integrity verdict), signs the evidence with an ephemeral DEMO key that\n" +
+			"is never written to disk, and writes the case, its evidence and its reports into DIR.",
+		UsageText: "custos demo [--dir DIR] [--devices N] [--seed N] [--source all|intune|amapi]",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "dir", Value: "custos-demo", Usage: "case directory to create (replaced if it holds an earlier demo)"},
 			&cli.IntFlag{Name: "devices", Value: 50, Usage: "fleet size"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "fleet seed"},
+			&cli.StringFlag{Name: "source", Value: "all", Usage: "simulated sources to collect from: all, intune or amapi (one evidence archive each)"},
 		),
 		Action: runDemo,
 	}
@@ -48,6 +53,10 @@ func runDemo(c *cli.Context) error {
 	dir := c.String("dir")
 	if c.Int("devices") < 10 {
 		return usageError{errors.New("--devices: the demo needs at least 10 devices to plant its cases")}
+	}
+	which := c.String("source")
+	if which != "all" && which != intune.Name && which != amapi.Name {
+		return usageError{fmt.Errorf("--source %q: want all, %s or %s", which, intune.Name, amapi.Name)}
 	}
 	if err := prepareDemoDir(dir); err != nil {
 		return err
@@ -93,32 +102,62 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req := collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour, Now: now, Progress: newProgress(o, time.Now).update}
-	acq, err := collectInto(ctx, o, cs, src, req, os.Args)
-	if err != nil {
-		return fmt.Errorf("collecting: %w", err)
-	}
-	o.infof("collected: %d devices, %d apps, %d gaps, %d responses preserved", acq.Counts.Devices, acq.Counts.Apps, acq.Counts.Gaps, acq.Counts.Responses)
-
-	sealed, err := cs.Seal(acq.ID, preserve.SealOptions{Signer: signer, Time: time.Now().UTC(), Actor: demoPrincipal, Host: hostname(), Tool: toolString()})
-	if err != nil {
-		return fmt.Errorf("sealing: %w", err)
-	}
-	o.infof("sealed: %s (sha256 %s)", sealed.Archive, sealed.SHA256)
-
 	anchors, err := loadAnchors(c, cs.Dir)
 	if err != nil {
 		return err
 	}
-	rep, err := preserve.VerifyArchive(sealed.Archive, preserve.VerifyOptions{Anchors: anchors})
-	if err != nil {
-		return fmt.Errorf("verifying the new archive: %w", err)
+	req := collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour, Now: now, Progress: newProgress(o, time.Now).update}
+	var sealedAll []*preserve.SealResult
+	var head preserve.Head
+	acquire := func(src collect.Source) error {
+		acq, err := collectInto(ctx, o, cs, src, req, os.Args)
+		if err != nil {
+			return fmt.Errorf("collecting: %w", err)
+		}
+		o.infof("collected from %s: %d devices, %d apps, %d events, %d gaps, %d responses preserved", src.Name(),
+			acq.Counts.Devices, acq.Counts.Apps, acq.Counts.Events, acq.Counts.Gaps, acq.Counts.Responses)
+		sealed, err := cs.Seal(acq.ID, preserve.SealOptions{Signer: signer, Time: time.Now().UTC(), Actor: demoPrincipal, Host: hostname(), Tool: toolString()})
+		if err != nil {
+			return fmt.Errorf("sealing: %w", err)
+		}
+		o.infof("sealed: %s (sha256 %s)", sealed.Archive, sealed.SHA256)
+		rep, err := preserve.VerifyArchive(sealed.Archive, preserve.VerifyOptions{Anchors: anchors})
+		if err != nil {
+			return fmt.Errorf("verifying the new archive: %w", err)
+		}
+		if head, err = recordVerified(cs.Custody(), rep, demoPrincipal, signer); err != nil {
+			return err
+		}
+		o.infof("verified: %s; custody head %s", strings.Join(rep.Passed(), ", "), head)
+		sealedAll = append(sealedAll, sealed)
+		return nil
 	}
-	head, err := recordVerified(cs.Custody(), rep, demoPrincipal, signer)
-	if err != nil {
-		return err
+	if which != amapi.Name {
+		if err := acquire(src); err != nil {
+			return err
+		}
 	}
-	o.infof("verified: %s; custody head %s", strings.Join(rep.Passed(), ", "), head)
+
+	// Android through the Android Management API, with its usage logs in
+	// a Pub/Sub subscription. The service account key stays in memory.
+	if which != intune.Name {
+		gsim, err := googlesim.Start(googlesim.Options{Devices: 12, Seed: uint64(c.Int64("seed"))})
+		if err != nil {
+			return fmt.Errorf("starting the Google simulator: %w", err)
+		}
+		defer gsim.Close()
+		gsim.Publish(gsim.UsageLogs()...)
+		o.infof("simulator: Android Management API and Pub/Sub at %s, %d devices", gsim.URL(), len(gsim.Fleet().Devices))
+		asrc, err := amapi.New(amapi.Config{Key: gsim.ServiceAccountKey(gsim.URL()), Enterprise: googlesim.DefaultEnterprise,
+			APIURL: gsim.URL(), PubSubURL: gsim.URL(), Subscription: googlesim.DefaultSubscription,
+			HTTP: &http.Client{}, UserAgent: toolString()})
+		if err != nil {
+			return err
+		}
+		if err := acquire(asrc); err != nil {
+			return err
+		}
+	}
 
 	a, findingsPath, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors}, "")
 	if err != nil {
@@ -143,9 +182,16 @@ func runDemo(c *cli.Context) error {
 		}
 		o.text("  [%s/%s] %s — %s", f.Severity, f.Confidence, f.Title, name)
 	}
-	o.text("\nevidence   %s\n           sha256 %s\ncustody    %s (head %s)\nfindings   %s\nreport     %s\n", sealed.Archive, sealed.SHA256, cs.Path(preserve.CustodyDir), head, findingsPath, paths[0])
-	o.text("verify it yourself:\n  custos verify --allowed-signers %s %s", cs.Path(preserve.AllowedSignersFile), sealed.Archive)
-	return o.json(map[string]any{"case": cs.Dir, "archive": sealed, "custody_head": head, "findings": findingsPath, "reports": paths,
+	o.text("")
+	for _, sealed := range sealedAll {
+		o.text("evidence   %s\n           sha256 %s", sealed.Archive, sealed.SHA256)
+	}
+	o.text("custody    %s (head %s)\nfindings   %s\nreport     %s\n", cs.Path(preserve.CustodyDir), head, findingsPath, paths[0])
+	o.text("verify it yourself:")
+	for _, sealed := range sealedAll {
+		o.text("  custos verify --allowed-signers %s %s", cs.Path(preserve.AllowedSignersFile), sealed.Archive)
+	}
+	return o.json(map[string]any{"case": cs.Dir, "archives": sealedAll, "custody_head": head, "findings": findingsPath, "reports": paths,
 		"devices": len(a.Devices), "finding_count": len(a.Findings)})
 }
 

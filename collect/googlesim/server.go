@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -380,4 +381,38 @@ func (s *Server) ClearInjections() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inject = nil
+}
+
+// Running is a simulator serving on a loopback port.
+type Running struct {
+	*Server
+	url  string
+	srv  *http.Server
+	done chan struct{}
+}
+
+// Start serves a new simulator on 127.0.0.1 (a free port) until Close.
+func Start(opts Options) (*Running, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("googlesim: listening on loopback: %w", err)
+	}
+	r := &Running{Server: New(opts), url: "http://" + ln.Addr().String(), done: make(chan struct{})}
+	r.srv = &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(r.done)
+		r.srv.Serve(ln) // returns http.ErrServerClosed on Close
+	}()
+	return r, nil
+}
+
+// URL is "http://127.0.0.1:PORT": the token endpoint is URL/token, the API
+// and Pub/Sub are under URL/v1.
+func (r *Running) URL() string { return r.url }
+
+// Close stops serving.
+func (r *Running) Close() error {
+	err := r.srv.Close()
+	<-r.done
+	return err
 }
