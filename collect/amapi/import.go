@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
@@ -93,7 +94,11 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 			return nil
 		}
 		note := fmt.Sprintf("the base64 data of the messages of %s lines %d–%d, decoded", ref.Path, first, last)
-		err := writeMessages(im.Now, req, batch, note, sink, written, events, &im.Logs)
+		keep := func(key string) bool {
+			id := strings.TrimPrefix(key, Name+":")
+			return req.All || req.Wanted(collect.Device{Key: key, Source: Name, SourceID: id})
+		}
+		err := writeMessages(im.Now, req, batch, note, sink, keep, written, events, &im.Logs)
 		batch, first = batch[:0], last+1
 		return err
 	}

@@ -49,6 +49,7 @@ const (
 type LogStats struct {
 	Pulls, Messages, Events int
 	Duplicates              int            // messages already written (redelivered), acknowledged again
+	Unselected              int            // events of devices outside the selection, left in the raw data
 	Ignored                 map[string]int // other notification types, by type
 	DuplicateEvents         int
 }
@@ -113,7 +114,7 @@ type received struct {
 // making them durable, and only then acknowledging. A message already
 // written (a redelivery after a crash or a late ack) is acknowledged
 // again, not written twice.
-func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, devices map[string]bool) (LogStats, error) {
+func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
 	start := s.cfg.Now()
 	empties := 0
@@ -154,7 +155,7 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 			continue
 		}
 		empties = 0
-		if err := s.handleBatch(ctx, req, msgs, ref, sink, devices, written, events, &st); err != nil {
+		if err := s.handleBatch(ctx, req, msgs, ref, sink, keep, written, events, &st); err != nil {
 			return st, err
 		}
 	}
@@ -163,7 +164,7 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 // handleBatch writes one pull's messages, makes them durable and
 // acknowledges them, keeping their leases alive meanwhile.
 func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []received, ref collect.RawRef, sink collect.Sink,
-	devices, written, events map[string]bool, st *LogStats) error {
+	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
 	ackIDs := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if m.AckID != "" {
@@ -173,7 +174,7 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 	stop := s.keepLeases(ctx, ackIDs, sink)
 	defer stop()
 
-	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, written, events, st); err != nil {
+	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, keep, written, events, st); err != nil {
 		return err
 	}
 	// Durable first, then acknowledged: a crash in between redelivers
@@ -273,13 +274,17 @@ func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
 	return p
 }
 
-// write writes a parsed message's events into sink, each device event id
-// once (seen: those written in this run).
-func (p parsed) write(sink collect.Sink, seen map[string]bool, st *LogStats) error {
+// write writes a parsed message's events of the devices kept into sink,
+// each device event id once (seen: those written in this run).
+func (p parsed) write(sink collect.Sink, keep func(string) bool, seen map[string]bool, st *LogStats) error {
 	for k, n := range p.ignored {
 		st.Ignored[k] += n
 	}
 	for _, ev := range p.events {
+		if keep != nil && !keep(ev.DeviceKey) {
+			st.Unselected++
+			continue
+		}
 		if id, _ := ev.Fields["event_id"].(string); id != "" {
 			if seen[ev.DeviceKey+"/"+id] {
 				st.DuplicateEvents++
@@ -298,7 +303,7 @@ func (p parsed) write(sink collect.Sink, seen map[string]bool, st *LogStats) err
 // usageLogs decodes and writes the events of a BatchUsageLogEvents.
 func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen map[string]bool, st *LogStats) error {
 	evs, ignored := parseUsageLogs(data, ref)
-	return parsed{events: evs, ignored: ignored}.write(sink, seen, st)
+	return parsed{events: evs, ignored: ignored}.write(sink, nil, seen, st)
 }
 
 // parseUsageLogs decodes a BatchUsageLogEvents, reading the object once as
@@ -442,7 +447,7 @@ func payloadKey(kind string) string {
 // unit, once: a message already written (in this run, or before a resume)
 // is skipped. Decoding runs on every core; writing is in message order.
 func writeMessages(now func() time.Time, req collect.Request, msgs []received, note string, sink collect.Sink,
-	written, events map[string]bool, st *LogStats) error {
+	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
 	// The base64 data of every message, decoded, kept beside the pull
 	// response: the records point into it.
 	type decodedMsg struct {
@@ -505,7 +510,7 @@ func writeMessages(now func() time.Time, req collect.Request, msgs []received, n
 			continue
 		}
 		written[id] = true
-		if err := out[k].write(sink.Within(unit), events, st); err != nil {
+		if err := out[k].write(sink.Within(unit), keep, events, st); err != nil {
 			return &httpsource.StagingError{Err: err}
 		}
 		if err := sink.UnitDone(unit); err != nil {

@@ -246,3 +246,29 @@ func doneOf(sink collect.Sink) func(string) bool {
 	}
 	return nil
 }
+
+// With a device selected, only its usage logs are written; the others
+// stay in the raw data.
+func TestDrainKeepsSelectedDevices(t *testing.T) {
+	sim, cfg := logSim(t, 10*time.Second)
+	target := lastSegment(sim.Fleet().Planted[googlesim.ScenarioCompromised])
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, _ := collect.NewStaging(dir)
+	sel, _ := collect.ParseSelector("id:" + target)
+	if err := collect.Run(context.Background(), src, collect.Request{Selectors: []collect.Selector{sel}}, st, &collect.Acquisition{ID: "x"}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	events := usageEvents(t, dir)
+	if len(events) == 0 || src.Logs.Unselected == 0 {
+		t.Fatalf("%d events kept, %d left out", len(events), src.Logs.Unselected)
+	}
+	for _, e := range events {
+		if !strings.HasPrefix(e, Name+":"+target+" ") {
+			t.Errorf("event of an unselected device: %s", e)
+		}
+	}
+}

@@ -315,7 +315,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	u := s.api.Base.JoinPath("v1", "enterprises", url.PathEscape(s.cfg.Enterprise), "devices")
 	u.RawQuery = url.Values{"pageSize": {strconv.Itoa(s.cfg.PageSize)}, "fields": {deviceFields}}.Encode()
 	pager := s.api.NewPager(u)
-	seen := map[string]bool{}
+	seen, wanted := map[string]bool{}, map[string]bool{}
 	done, total := 0, 0
 	for {
 		n := pager.Page()
@@ -347,6 +347,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 			if !req.Wanted(rec) {
 				continue
 			}
+			wanted[rec.Key] = true
 			total++
 			if req.IsDone(rec.Key) {
 				done++
@@ -387,7 +388,10 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	if s.cfg.Subscription == "" {
 		return nil
 	}
-	st, err := s.drainLogs(ctx, req, sink, seen)
+	// Usage logs of devices outside the selection are left in the raw
+	// responses.
+	keep := func(key string) bool { return req.All || wanted[key] }
+	st, err := s.drainLogs(ctx, req, sink, keep)
 	s.Logs = st
 	if err != nil {
 		if err := httpsource.GapOrStop(ctx, err, sink, collect.Gap{Source: Name, Telemetry: collect.TelemetryDeviceLogs,
