@@ -194,8 +194,8 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 	return nil
 }
 
-// keepLeases extends the ack deadline of ackIDs every third of
-// leaseExtension until the returned stop is called.
+// keepLeases extends the ack deadline of ackIDs to Config.AckExtension
+// every third of it until the returned stop is called.
 func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.Sink) (stop func()) {
 	if len(ackIDs) == 0 {
 		return func() {}
@@ -205,7 +205,8 @@ func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.S
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(leaseExtension / 3)
+		ext := s.cfg.AckExtension
+		t := time.NewTicker(ext / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -213,7 +214,7 @@ func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.S
 				return
 			case <-t.C:
 				s.post(ctx, s.pubsubURL("modifyAckDeadline"), map[string]any{"ackIds": ackIDs,
-					"ackDeadlineSeconds": int(leaseExtension / time.Second)}, true, sink)
+					"ackDeadlineSeconds": max(1, int((ext+time.Second-1)/time.Second))}, true, sink)
 			}
 		}
 	}()

@@ -272,3 +272,51 @@ func TestDrainKeepsSelectedDevices(t *testing.T) {
 		}
 	}
 }
+
+// slowSink takes its time over every event, as a slow disk would.
+type slowSink struct {
+	*collect.Staging
+	delay time.Duration
+}
+
+func (s *slowSink) Within(unit string) collect.Sink { return &slowUnit{s.Staging.Within(unit), s.delay} }
+
+type slowUnit struct {
+	collect.Sink
+	delay time.Duration
+}
+
+func (u *slowUnit) Event(e collect.Event) error {
+	time.Sleep(u.delay)
+	return u.Sink.Event(e)
+}
+
+// A batch that takes longer to write than the subscription's ack deadline
+// keeps its leases (modifyAckDeadline): nothing is redelivered meanwhile.
+func TestSlowWritesKeepTheirLeases(t *testing.T) {
+	sim, cfg := logSim(t, time.Second) // the subscription's lease: 1 s
+	cfg.AckExtension = 1500 * time.Millisecond
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "acq")
+	st, err := collect.NewResumableStaging(dir, "fp", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 80 events at 40 ms: the one batch takes over 3 s.
+	if err := runWith(src, &slowSink{Staging: st, delay: 40 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	extended := 0
+	for _, r := range sim.Requests() {
+		if strings.HasSuffix(r.Path, ":modifyAckDeadline") && r.Status == 200 {
+			extended++
+		}
+	}
+	ps := sim.PubSubStats()
+	if extended < 2 || ps.Redelivered != 0 || ps.Acked != ps.Published {
+		t.Errorf("%d lease extensions, stats %+v; want extensions, no redelivery, everything acknowledged", extended, ps)
+	}
+}

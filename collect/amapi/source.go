@@ -73,6 +73,9 @@ type Config struct {
 	MaxMessages  int
 	Duration     time.Duration
 	PullBatch    int // maxMessages of each pull, 1 to 1000; default DefaultPullBatch
+	// AckExtension is the ack deadline asked, every third of it, for the
+	// messages of a batch still being written; default 60 s.
+	AckExtension time.Duration
 }
 
 // Source collects from one Android Management API enterprise.
@@ -159,6 +162,9 @@ func New(cfg Config) (*Source, error) {
 			return nil, err
 		}
 		s.pubsub = mk(ps)
+		if s.cfg.AckExtension <= 0 {
+			s.cfg.AckExtension = leaseExtension
+		}
 		if s.cfg.PullBatch <= 0 {
 			s.cfg.PullBatch = DefaultPullBatch
 		}
