@@ -279,7 +279,9 @@ type slowSink struct {
 	delay time.Duration
 }
 
-func (s *slowSink) Within(unit string) collect.Sink { return &slowUnit{s.Staging.Within(unit), s.delay} }
+func (s *slowSink) Within(unit string) collect.Sink {
+	return &slowUnit{s.Staging.Within(unit), s.delay}
+}
 
 type slowUnit struct {
 	collect.Sink
