@@ -65,6 +65,11 @@ func (im *Import) Describe() collect.Descriptor {
 
 // Collect implements collect.Source.
 func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
+	for _, sel := range req.Selectors {
+		if !req.All && sel.Kind != "id" {
+			return fmt.Errorf("amapi import: an export names devices by id only; %s cannot select from it", sel)
+		}
+	}
 	f, err := os.Open(im.path)
 	if err != nil {
 		return err

@@ -113,3 +113,33 @@ func TestImportRejectsMalformedLines(t *testing.T) {
 		})
 	}
 }
+
+// An export carries device ids only: other selectors are refused rather
+// than silently matching nothing.
+func TestImportSelectors(t *testing.T) {
+	sim := googlesim.New(googlesim.Options{Devices: 12, Seed: 5, Key: testKey()})
+	path := exportNDJSON(t, sim.UsageLogs())
+	im, _ := NewImport(path)
+	st, _ := collect.NewStaging(t.TempDir())
+	sel, _ := collect.ParseSelector("serial:R5CT1")
+	err := collect.Run(context.Background(), im, collect.Request{Selectors: []collect.Selector{sel}}, st, &collect.Acquisition{ID: "x"}, time.Now)
+	if err == nil || !strings.Contains(err.Error(), "by id only") {
+		t.Fatalf("err = %v", err)
+	}
+	target := lastSegment(sim.Fleet().Planted[googlesim.ScenarioCompromised])
+	dir := t.TempDir()
+	st, _ = collect.NewStaging(dir)
+	sel, _ = collect.ParseSelector("id:" + target)
+	if err := collect.Run(context.Background(), im, collect.Request{Selectors: []collect.Selector{sel}}, st, &collect.Acquisition{ID: "y"}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	got := usageEvents(t, dir)
+	if len(got) == 0 {
+		t.Fatal("no events of the selected device")
+	}
+	for _, e := range got {
+		if !strings.HasPrefix(e, Name+":"+target+" ") {
+			t.Errorf("event of another device: %s", e)
+		}
+	}
+}
