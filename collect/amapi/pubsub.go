@@ -67,33 +67,14 @@ func (s *Source) pubsubURL(method string) *url.URL {
 
 // post sends an authenticated JSON POST to Pub/Sub and captures the
 // response. Pull, acknowledge and modifyAckDeadline are safe to repeat.
-func (s *Source) post(ctx context.Context, u *url.URL, body any, keep bool, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
+func (s *Source) post(ctx context.Context, u *url.URL, body any, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return nil, collect.RawRef{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := s.bearer(ctx, sink)
-		if err != nil {
-			return nil, collect.RawRef{}, err
-		}
-		h := http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}}
-		resp, err := s.pubsub.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: data, Idempotent: true})
-		if resp == nil {
-			return nil, collect.RawRef{}, err
-		}
-		ref, cerr := httpsource.CaptureHTTP(sink, Name, resp, keep, logHeaders)
-		if cerr != nil {
-			return nil, collect.RawRef{}, cerr
-		}
-		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
-			s.mu.Lock()
-			s.token = ""
-			s.mu.Unlock()
-			continue
-		}
-		return resp, ref, err
-	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	return httpsource.Authorized(ctx, s.pubsub, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: data, Idempotent: true},
+		bearer{s}, sink, Name, logHeaders)
 }
 
 // received is one ReceivedMessage of a pull, with the index of its
@@ -131,7 +112,7 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 		if s.cfg.MaxMessages > 0 {
 			batch = min(batch, s.cfg.MaxMessages-st.Messages)
 		}
-		resp, ref, err := s.post(ctx, s.pubsubURL("pull"), map[string]int{"maxMessages": batch}, true, sink)
+		resp, ref, err := s.post(ctx, s.pubsubURL("pull"), map[string]int{"maxMessages": batch}, sink)
 		if err != nil {
 			return st, fmt.Errorf("pulling %s: %w", s.cfg.Subscription, err)
 		}
@@ -183,7 +164,7 @@ func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []re
 		return &httpsource.StagingError{Err: err}
 	}
 	if len(ackIDs) > 0 {
-		if _, _, err := s.post(ctx, s.pubsubURL("acknowledge"), map[string][]string{"ackIds": ackIDs}, true, sink); err != nil {
+		if _, _, err := s.post(ctx, s.pubsubURL("acknowledge"), map[string][]string{"ackIds": ackIDs}, sink); err != nil {
 			if httpsource.Fatal(ctx, err) || httpsource.AuthFailed(err) {
 				return err
 			}
@@ -214,7 +195,7 @@ func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.S
 				return
 			case <-t.C:
 				s.post(ctx, s.pubsubURL("modifyAckDeadline"), map[string]any{"ackIds": ackIDs,
-					"ackDeadlineSeconds": max(1, int((ext+time.Second-1)/time.Second))}, true, sink)
+					"ackDeadlineSeconds": max(1, int((ext+time.Second-1)/time.Second))}, sink)
 			}
 		}
 	}()

@@ -135,7 +135,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	api, err := baseURL("--amapi-url", cfg.APIURL)
+	api, err := httpsource.BaseURL(Name, "--amapi-url", cfg.APIURL)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func New(cfg Config) (*Source, error) {
 			cfg.PubSubURL = DefaultPubSubURL
 			s.cfg.PubSubURL = cfg.PubSubURL
 		}
-		ps, err := baseURL("--pubsub-url", cfg.PubSubURL)
+		ps, err := httpsource.BaseURL(Name, "--pubsub-url", cfg.PubSubURL)
 		if err != nil {
 			return nil, err
 		}
@@ -174,14 +174,6 @@ func New(cfg Config) (*Source, error) {
 		s.scopes = append(s.scopes, ScopePubSub)
 	}
 	return s, nil
-}
-
-func baseURL(flag, s string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(s, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("amapi: %s %q: want scheme://host[/prefix]", flag, s)
-	}
-	return u, nil
 }
 
 // Name implements collect.Source.
@@ -286,28 +278,21 @@ func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) 
 // get performs an authenticated GET, captures every response, and returns
 // the final one with its RawRef. A 401 refreshes the token once.
 func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
-	for attempt := 0; ; attempt++ {
-		tok, err := s.bearer(ctx, sink)
-		if err != nil {
-			return nil, collect.RawRef{}, err
-		}
-		h := http.Header{"Authorization": {"Bearer " + tok}, "Accept": {"application/json"}}
-		resp, err := s.api.Do(ctx, httpx.Request{Method: http.MethodGet, URL: u, Header: h})
-		if resp == nil {
-			return nil, collect.RawRef{}, err
-		}
-		ref, cerr := httpsource.CaptureHTTP(sink, Name, resp, true, logHeaders)
-		if cerr != nil {
-			return nil, collect.RawRef{}, cerr
-		}
-		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
-			s.mu.Lock()
-			s.token = ""
-			s.mu.Unlock()
-			continue
-		}
-		return resp, ref, err
-	}
+	h := http.Header{"Accept": {"application/json"}}
+	return httpsource.Authorized(ctx, s.api, httpx.Request{Method: http.MethodGet, URL: u, Header: h}, bearer{s}, sink, Name, logHeaders)
+}
+
+// bearer is the source's httpsource.Bearer.
+type bearer struct{ s *Source }
+
+func (b bearer) Token(ctx context.Context, sink collect.Sink) (string, error) {
+	return b.s.bearer(ctx, sink)
+}
+
+func (b bearer) Invalidate() {
+	b.s.mu.Lock()
+	b.s.token = ""
+	b.s.mu.Unlock()
 }
 
 // Collect implements collect.Source: it lists the enterprise's devices

@@ -8,6 +8,9 @@ package httpsource
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/custos-ir/custos/collect"
@@ -82,4 +85,53 @@ func GapOrStop(ctx context.Context, err error, sink collect.Sink, g collect.Gap)
 	}
 	g.Detail += ": " + err.Error()
 	return sink.Gap(g)
+}
+
+// BaseURL parses the base URL a flag gives for a source's API:
+// scheme://host[/prefix], http or https, trailing slashes dropped.
+func BaseURL(source, flag, s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%s: %s %q: want scheme://host[/prefix]", source, flag, s)
+	}
+	return u, nil
+}
+
+// Bearer supplies a source's access token, and drops it when the API
+// refuses it.
+type Bearer interface {
+	Token(ctx context.Context, sink collect.Sink) (string, error)
+	Invalidate()
+}
+
+// Authorized sends r through c with the bearer's token, captures every
+// response in sink under source (logging headers), and returns the final
+// response with its RawRef. A 401 drops the token and tries once more
+// with a new one. A failure to store a response is a *StagingError.
+func Authorized(ctx context.Context, c *httpx.Client, r httpx.Request, b Bearer, sink collect.Sink, source string, headers []string) (*httpx.Response, collect.RawRef, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := b.Token(ctx, sink)
+		if err != nil {
+			return nil, collect.RawRef{}, err
+		}
+		req := r
+		req.Header = r.Header.Clone()
+		if req.Header == nil {
+			req.Header = http.Header{}
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(ctx, req)
+		if resp == nil {
+			return nil, collect.RawRef{}, err
+		}
+		ref, cerr := CaptureHTTP(sink, source, resp, true, headers)
+		if cerr != nil {
+			return nil, collect.RawRef{}, cerr
+		}
+		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
+			b.Invalidate()
+			continue
+		}
+		return resp, ref, err
+	}
 }

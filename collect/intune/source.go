@@ -132,11 +132,11 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	graph, err := baseURL("--graph-url", cfg.GraphURL)
+	graph, err := httpsource.BaseURL(Name, "--graph-url", cfg.GraphURL)
 	if err != nil {
 		return nil, err
 	}
-	login, err := baseURL("--login-url", cfg.LoginURL)
+	login, err := httpsource.BaseURL(Name, "--login-url", cfg.LoginURL)
 	if err != nil {
 		return nil, err
 	}
@@ -150,14 +150,6 @@ func New(cfg Config) (*Source, error) {
 		return e.Code, e.Message
 	}
 	return s, nil
-}
-
-func baseURL(flag, s string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(s, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("intune: %s %q: want scheme://host[/prefix]", flag, s)
-	}
-	return u, nil
 }
 
 // Name implements collect.Source.
@@ -444,33 +436,20 @@ func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx
 // returns the final one with its RawRef. A 401 refreshes the token once.
 // A failure to store a response is a *httpsource.StagingError.
 func (s *Source) send(ctx context.Context, req httpx.Request, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
-	for attempt := 0; ; attempt++ {
-		tok, err := s.bearer(ctx, sink)
-		if err != nil {
-			return nil, collect.RawRef{}, err
-		}
-		r := req
-		r.Header = req.Header.Clone()
-		if r.Header == nil {
-			r.Header = http.Header{}
-		}
-		r.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := s.graph.Do(ctx, r)
-		if resp == nil {
-			return nil, collect.RawRef{}, err
-		}
-		ref, cerr := capture(sink, resp, true)
-		if cerr != nil {
-			return nil, collect.RawRef{}, cerr
-		}
-		if errors.Is(err, httpx.ErrAuth) && attempt == 0 {
-			s.mu.Lock()
-			s.token = ""
-			s.mu.Unlock()
-			continue
-		}
-		return resp, ref, err
-	}
+	return httpsource.Authorized(ctx, s.graph, req, bearer{s}, sink, Name, logHeaders)
+}
+
+// bearer is the source's httpsource.Bearer.
+type bearer struct{ s *Source }
+
+func (b bearer) Token(ctx context.Context, sink collect.Sink) (string, error) {
+	return b.s.bearer(ctx, sink)
+}
+
+func (b bearer) Invalidate() {
+	b.s.mu.Lock()
+	b.s.token = ""
+	b.s.mu.Unlock()
 }
 
 // logHeaders are the Graph response headers kept in the request log.
