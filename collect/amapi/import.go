@@ -60,7 +60,9 @@ func (im *Import) Name() string { return Name }
 // Describe implements collect.Source.
 func (im *Import) Describe() collect.Descriptor {
 	return collect.Descriptor{Name: Name, API: "Android Management API notifications exported from Pub/Sub (NDJSON)",
-		Endpoints: []string{"file:" + filepath.Base(im.path)}, Telemetry: []string{collect.TelemetryDeviceLogs}}
+		Endpoints: []string{"file:" + filepath.Base(im.path)},
+		// Device state comes with STATUS_REPORT and ENROLLMENT messages.
+		Telemetry: []string{collect.TelemetryDeviceState, collect.TelemetryDeviceLogs}}
 }
 
 // Collect implements collect.Source.

@@ -74,6 +74,14 @@ func TestImportMatchesLiveDrain(t *testing.T) {
 	if got, want := usageEvents(t, dir), usageEvents(t, liveDir); !slices.Equal(got, want) {
 		t.Errorf("import gave %d usage-log events, the live drain %d", len(got), len(want))
 	}
+	// The device of the ENROLLMENT and STATUS_REPORT notifications is
+	// recorded once; the live drain already had it from the listing.
+	if devs := readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile)); len(devs) != 1 {
+		t.Errorf("%d device records from the export, want 1", len(devs))
+	}
+	if devs := readLines[collect.Device](t, filepath.Join(liveDir, collect.DevicesFile)); len(devs) != 12 {
+		t.Errorf("%d device records in the live drain, want the 12 listed", len(devs))
+	}
 	orig, _ := os.ReadFile(path)
 	kept, err := os.ReadFile(filepath.Join(dir, "raw", Name, "000001.ndjson"))
 	if err != nil || string(kept) != string(orig) {

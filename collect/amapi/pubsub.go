@@ -95,12 +95,15 @@ type received struct {
 // making them durable, and only then acknowledging. A message already
 // written (a redelivery after a crash or a late ack) is acknowledged
 // again, not written twice.
-func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool) (LogStats, error) {
+func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool, listed map[string]bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
 	start := s.cfg.Now()
 	empties := 0
 	written := map[string]bool{} // message ids written in this run
-	events := map[string]bool{}  // device/eventId written in this run
+	events := map[string]bool{}  // device/eventId written, and device:KEY listed or written, in this run
+	for key := range listed {
+		events["device:"+key] = true
+	}
 	for {
 		if s.cfg.MaxMessages > 0 && st.Messages >= s.cfg.MaxMessages {
 			return st, nil
@@ -218,6 +221,7 @@ func decodePull(data []byte) ([]received, error) {
 // are written: decoding is done in parallel, writing in order.
 type parsed struct {
 	events  []collect.Event
+	device  *collect.Device // from a STATUS_REPORT or ENROLLMENT
 	ignored map[string]int
 }
 
@@ -250,17 +254,26 @@ func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
 			at = *rec.LastSeenAt
 		}
 		p.events = []collect.Event{{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref}}
+		p.device = &rec
 	default:
 		p.ignore(kind)
 	}
 	return p
 }
 
-// write writes a parsed message's events of the devices kept into sink,
-// each device event id once (seen: those written in this run).
+// write writes a parsed message's records of the devices kept into sink:
+// its events, each device event id once, and the device a status report
+// describes when no device record names it yet (seen: the event ids and
+// "device:KEY" of the devices written or listed in this run).
 func (p parsed) write(sink collect.Sink, keep func(string) bool, seen map[string]bool, st *LogStats) error {
 	for k, n := range p.ignored {
 		st.Ignored[k] += n
+	}
+	if d := p.device; d != nil && (keep == nil || keep(d.Key)) && !seen["device:"+d.Key] {
+		seen["device:"+d.Key] = true
+		if err := sink.Device(*d); err != nil {
+			return err
+		}
 	}
 	for _, ev := range p.events {
 		if keep != nil && !keep(ev.DeviceKey) {

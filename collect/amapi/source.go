@@ -382,7 +382,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	// Usage logs of devices outside the selection are left in the raw
 	// responses.
 	keep := func(key string) bool { return req.All || wanted[key] }
-	st, err := s.drainLogs(ctx, req, sink, keep)
+	st, err := s.drainLogs(ctx, req, sink, keep, seen)
 	s.Logs = st
 	if err != nil {
 		if err := httpsource.GapOrStop(ctx, err, sink, collect.Gap{Source: Name, Telemetry: collect.TelemetryDeviceLogs,
