@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
@@ -94,70 +95,155 @@ type received struct {
 // are reached), writing every message's records under the message's unit,
 // making them durable, and only then acknowledging. A message already
 // written (a redelivery after a crash or a late ack) is acknowledged
-// again, not written twice.
+// again, not written twice. The next batch is pulled, its leases kept,
+// while the current one is written.
 func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool, listed map[string]bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
-	start := s.cfg.Now()
-	empties := 0
 	written := map[string]bool{} // message ids written in this run
 	events := map[string]bool{}  // device/eventId written, and device:KEY listed or written, in this run
 	for key := range listed {
 		events["device:"+key] = true
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan pulled, 1) // one batch waits while one is written
+	pulls := make(chan int, 1)
+	p := &puller{out: batches, handled: make(chan struct{}, 1)}
+	go func() { pulls <- s.pull(ctx, p, sink) }()
+	var err error
+	for b := range batches {
+		if err == nil && b.err == nil {
+			err = s.handleBatch(ctx, req, b, sink, keep, written, events, &st)
+		}
+		if err == nil {
+			err = b.err
+		}
+		b.stop()
+		p.done()
+		if err != nil {
+			cancel() // the puller stops; what it pulled comes back later
+		}
+	}
+	cancel()
+	st.Pulls = <-pulls
+	return st, err
+}
+
+// pulled is one pull's messages, their leases kept until stop.
+type pulled struct {
+	msgs []received
+	ref  collect.RawRef
+	stop func()
+	err  error
+}
+
+// puller is the pulling side of a drain: batches go out, and the writer
+// says when each is handled.
+type puller struct {
+	out      chan<- pulled
+	inFlight atomic.Int32
+	handled  chan struct{}
+}
+
+// done marks one batch handled (written and acknowledged, or not).
+func (p *puller) done() {
+	p.inFlight.Add(-1)
+	select {
+	case p.handled <- struct{}{}:
+	default:
+	}
+}
+
+// pull pulls batches into p.out until the subscription is empty or the
+// run's bounds are reached, then closes p.out. An empty answer counts
+// only while no batch is being written: one being written may yet come
+// back (an acknowledgement lost), as it would in a sequential drain. It
+// returns the number of pulls.
+func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
+	defer close(p.out)
+	start := s.cfg.Now()
+	empties, pulls, pulledMsgs := 0, 0, 0
+	fail := func(err error) int {
+		p.inFlight.Add(1)
+		p.out <- pulled{stop: func() {}, err: err}
+		return pulls
+	}
 	for {
-		if s.cfg.MaxMessages > 0 && st.Messages >= s.cfg.MaxMessages {
-			return st, nil
+		if s.cfg.MaxMessages > 0 && pulledMsgs >= s.cfg.MaxMessages {
+			return pulls
 		}
 		if s.cfg.Duration > 0 && s.cfg.Now().Sub(start) >= s.cfg.Duration {
-			return st, nil
+			return pulls
+		}
+		if ctx.Err() != nil {
+			return pulls
 		}
 		batch := s.cfg.PullBatch
 		if s.cfg.MaxMessages > 0 {
-			batch = min(batch, s.cfg.MaxMessages-st.Messages)
+			batch = min(batch, s.cfg.MaxMessages-pulledMsgs)
 		}
 		resp, ref, err := s.post(ctx, s.pubsubURL("pull"), map[string]int{"maxMessages": batch}, sink)
 		if err != nil {
-			return st, fmt.Errorf("pulling %s: %w", s.cfg.Subscription, err)
+			if ctx.Err() != nil {
+				return pulls // stopped by the writer
+			}
+			return fail(fmt.Errorf("pulling %s: %w", s.cfg.Subscription, err))
 		}
-		st.Pulls++
+		pulls++
 		msgs, err := decodePull(resp.Body)
 		if err != nil {
-			return st, fmt.Errorf("pulling %s: decoding %s: %w", s.cfg.Subscription, ref.Path, err)
+			return fail(fmt.Errorf("pulling %s: decoding %s: %w", s.cfg.Subscription, ref.Path, err))
 		}
 		if len(msgs) == 0 {
+			if p.inFlight.Load() > 0 {
+				// Wait for the batch being written before asking again.
+				select {
+				case <-p.handled:
+				case <-ctx.Done():
+					return pulls
+				}
+				continue
+			}
 			empties++
 			// Pub/Sub may answer a pull empty while messages remain;
 			// two empty answers in a row end an --until-empty drain.
-			if s.cfg.Duration == 0 || s.cfg.UntilEmpty {
-				if empties >= 2 {
-					return st, nil
-				}
+			if (s.cfg.Duration == 0 || s.cfg.UntilEmpty) && empties >= 2 {
+				return pulls
 			}
 			if err := s.sleep(ctx, time.Second); err != nil {
-				return st, err
+				return pulls
 			}
 			continue
 		}
 		empties = 0
-		if err := s.handleBatch(ctx, req, msgs, ref, sink, keep, written, events, &st); err != nil {
-			return st, err
+		pulledMsgs += len(msgs)
+		var ackIDs []string
+		for _, m := range msgs {
+			if m.AckID != "" {
+				ackIDs = append(ackIDs, m.AckID)
+			}
+		}
+		b := pulled{msgs: msgs, ref: ref, stop: s.keepLeases(ctx, ackIDs, sink)}
+		p.inFlight.Add(1)
+		select {
+		case p.out <- b:
+		case <-ctx.Done():
+			b.stop()
+			return pulls
 		}
 	}
 }
 
 // handleBatch writes one pull's messages, makes them durable and
-// acknowledges them, keeping their leases alive meanwhile.
-func (s *Source) handleBatch(ctx context.Context, req collect.Request, msgs []received, ref collect.RawRef, sink collect.Sink,
+// acknowledges them (the puller keeps their leases meanwhile).
+func (s *Source) handleBatch(ctx context.Context, req collect.Request, b pulled, sink collect.Sink,
 	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
+	msgs, ref := b.msgs, b.ref
 	ackIDs := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if m.AckID != "" {
 			ackIDs = append(ackIDs, m.AckID)
 		}
 	}
-	stop := s.keepLeases(ctx, ackIDs, sink)
-	defer stop()
-
 	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, keep, written, events, st); err != nil {
 		return err
 	}
