@@ -75,7 +75,7 @@ func (s *Source) post(ctx context.Context, u *url.URL, body any, sink collect.Si
 	}
 	h := http.Header{"Content-Type": {"application/json"}}
 	return httpsource.Authorized(ctx, s.pubsub, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: data, Idempotent: true},
-		bearer{s}, sink, Name, logHeaders)
+		s.tokens, sink, Name, logHeaders)
 }
 
 // received is one ReceivedMessage of a pull, with the index of its

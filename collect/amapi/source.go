@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
@@ -90,9 +89,7 @@ type Source struct {
 	// Logs is what draining the subscription did (after Collect).
 	Logs LogStats
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	tokens *httpsource.TokenCache
 }
 
 // New validates cfg and the key. It does not contact the network.
@@ -148,6 +145,7 @@ func New(cfg Config) (*Source, error) {
 		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep, AuthSentinel: collect.ErrAuth}
 	}
 	s := &Source{cfg: cfg, sa: sa, api: mk(api), login: mk(origin), scopes: []string{ScopeAMAPI}}
+	s.tokens = &httpsource.TokenCache{Client: s.login, Source: Name, Headers: logHeaders, Now: cfg.Now, Request: s.tokenRequest}
 	s.api.Limiter = httpx.NewLimiter(cfg.RequestsPerSecond, cfg.Burst, cfg.Concurrency)
 	if cfg.Subscription != "" {
 		if !subscriptionName.MatchString(cfg.Subscription) {
@@ -228,78 +226,40 @@ func (s *Source) sleep(ctx context.Context, d time.Duration) error {
 // logHeaders are the response headers kept in the request log.
 var logHeaders = []string{"Retry-After", "Date", "Content-Type", "X-Goog-Request-Id"}
 
-// bearer returns a valid access token, fetching one with a fresh
-// assertion when none is cached or it expires within five minutes.
-func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token != "" && s.cfg.Now().Add(5*time.Minute).Before(s.expires) {
-		return s.token, nil
-	}
+// tokenRequest is the JWT bearer grant, with a freshly signed assertion.
+func (s *Source) tokenRequest() (httpsource.TokenRequest, error) {
 	jwt, err := s.sa.assertion(s.scopes, s.cfg.Now())
 	if err != nil {
-		return "", err
+		return httpsource.TokenRequest{}, err
 	}
 	u, err := url.Parse(s.sa.tokenURI)
 	if err != nil {
-		return "", err
+		return httpsource.TokenRequest{}, err
 	}
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {jwt}}
-	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	resp, err := s.login.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: []byte(form.Encode()), Idempotent: true})
-	if resp != nil {
-		// Token responses are logged (status, timing) but never kept.
-		if _, cerr := httpsource.CaptureHTTP(sink, Name, resp, false, logHeaders); cerr != nil {
-			return "", cerr
-		}
-	}
-	if resp != nil && resp.Status >= 400 && resp.Status <= 499 {
-		// The server's words, never an echo of the assertion.
-		code, msg := httpx.DecodeJSONError(resp.Status, resp.Header, resp.Body)
-		code, msg = redact.String(code, jwt), redact.String(msg, jwt)
-		return "", fmt.Errorf("requesting a token for %s: HTTP %d %s: %s: %w", s.sa.email, resp.Status, clip(code), clip(msg), collect.ErrAuth)
-	}
-	if err != nil {
-		return "", fmt.Errorf("requesting a token: %w", err)
-	}
-	var tok struct {
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
-		return "", errors.New("requesting a token: malformed token response")
-	}
-	s.token = tok.AccessToken
-	s.expires = s.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
-	return s.token, nil
+	return httpsource.TokenRequest{
+		URL:  u,
+		Form: url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {jwt}},
+		Refused: func(resp *httpx.Response) error {
+			// The server's words, never an echo of the assertion.
+			code, msg := httpx.DecodeJSONError(resp.Status, resp.Header, resp.Body)
+			code, msg = redact.String(code, jwt), redact.String(msg, jwt)
+			return fmt.Errorf("requesting a token for %s: HTTP %d %s: %s: %w", s.sa.email, resp.Status, clip(code), clip(msg), collect.ErrAuth)
+		},
+	}, nil
 }
 
 // get performs an authenticated GET, captures every response, and returns
 // the final one with its RawRef. A 401 refreshes the token once.
 func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
 	h := http.Header{"Accept": {"application/json"}}
-	return httpsource.Authorized(ctx, s.api, httpx.Request{Method: http.MethodGet, URL: u, Header: h}, bearer{s}, sink, Name, logHeaders)
-}
-
-// bearer is the source's httpsource.Bearer.
-type bearer struct{ s *Source }
-
-func (b bearer) Token(ctx context.Context, sink collect.Sink) (string, error) {
-	return b.s.bearer(ctx, sink)
-}
-
-func (b bearer) Invalidate() {
-	b.s.mu.Lock()
-	b.s.token = ""
-	b.s.mu.Unlock()
+	return httpsource.Authorized(ctx, s.api, httpx.Request{Method: http.MethodGet, URL: u, Header: h}, s.tokens, sink, Name, logHeaders)
 }
 
 // Collect implements collect.Source: it lists the enterprise's devices
 // page by page, writes each wanted device with its apps and events, and
 // records a gap for each kind of telemetry its policy does not report.
 func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
-	if _, err := s.bearer(ctx, sink); err != nil {
+	if _, err := s.tokens.Token(ctx, sink); err != nil {
 		return fmt.Errorf("amapi: %w", err)
 	}
 	policies := map[string]*policyInfo{}

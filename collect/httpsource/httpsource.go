@@ -7,11 +7,14 @@ package httpsource
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/httpx"
@@ -134,4 +137,74 @@ func Authorized(ctx context.Context, c *httpx.Client, r httpx.Request, b Bearer,
 		}
 		return resp, ref, err
 	}
+}
+
+// TokenRequest is one OAuth token request: a form POSTed to URL. Refused
+// turns a 4xx answer into the error to report (it must match
+// collect.ErrAuth and echo no secret of the form).
+type TokenRequest struct {
+	URL     *url.URL
+	Form    url.Values
+	Refused func(resp *httpx.Response) error
+}
+
+// TokenCache holds a source's access token and fetches a new one when none
+// is cached or the cached one expires within five minutes. Token
+// responses are logged (status, timing) but never kept. It is a Bearer.
+type TokenCache struct {
+	Client  *httpx.Client // the token endpoint's
+	Source  string        // where responses are logged
+	Headers []string      // response headers logged
+	Now     func() time.Time
+	// Request builds the next token request (an assertion is signed
+	// afresh for each).
+	Request func() (TokenRequest, error)
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// Token implements Bearer.
+func (c *TokenCache) Token(ctx context.Context, sink collect.Sink) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.Now().Add(5*time.Minute).Before(c.expires) {
+		return c.token, nil
+	}
+	tr, err := c.Request()
+	if err != nil {
+		return "", err
+	}
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	resp, err := c.Client.Do(ctx, httpx.Request{Method: http.MethodPost, URL: tr.URL, Header: h, Body: []byte(tr.Form.Encode()), Idempotent: true})
+	if resp != nil {
+		if _, cerr := CaptureHTTP(sink, c.Source, resp, false, c.Headers); cerr != nil {
+			return "", cerr
+		}
+	}
+	if resp != nil && resp.Status >= 400 && resp.Status <= 499 {
+		return "", tr.Refused(resp)
+	}
+	if err != nil {
+		return "", fmt.Errorf("requesting a token: %w", err)
+	}
+	var tok struct {
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
+		return "", errors.New("requesting a token: malformed token response")
+	}
+	c.token = tok.AccessToken
+	c.expires = c.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	return c.token, nil
+}
+
+// Invalidate implements Bearer.
+func (c *TokenCache) Invalidate() {
+	c.mu.Lock()
+	c.token = ""
+	c.mu.Unlock()
 }

@@ -82,9 +82,7 @@ type Source struct {
 	graph *httpx.Client
 	login *httpx.Client
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	tokens *httpsource.TokenCache
 }
 
 // New validates cfg and returns a source. It does not contact the network.
@@ -144,6 +142,7 @@ func New(cfg Config) (*Source, error) {
 		return &httpx.Client{HTTP: cfg.HTTP, Base: base, UserAgent: cfg.UserAgent, Now: cfg.Now, Sleep: cfg.Sleep, AuthSentinel: collect.ErrAuth}
 	}
 	s := &Source{cfg: cfg, graph: mk(graph), login: mk(login)}
+	s.tokens = &httpsource.TokenCache{Client: s.login, Source: Name, Headers: logHeaders, Now: cfg.Now, Request: s.tokenRequest}
 	s.graph.Limiter = httpx.NewLimiter(cfg.RequestsPerSecond, cfg.Burst, cfg.Concurrency)
 	s.graph.DecodeError = func(status int, h http.Header, body []byte) (string, string) {
 		e := parseGraphError(status, h, body)
@@ -187,7 +186,7 @@ func (s *Source) Describe() collect.Descriptor {
 // the tenant. A device's unit is done when its compliance states and, on
 // the per-device path, its apps are written.
 func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.Sink) error {
-	if _, err := s.bearer(ctx, sink); err != nil {
+	if _, err := s.tokens.Token(ctx, sink); err != nil {
 		return fmt.Errorf("intune: %w", err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -436,70 +435,26 @@ func (s *Source) get(ctx context.Context, u *url.URL, sink collect.Sink) (*httpx
 // returns the final one with its RawRef. A 401 refreshes the token once.
 // A failure to store a response is a *httpsource.StagingError.
 func (s *Source) send(ctx context.Context, req httpx.Request, sink collect.Sink) (*httpx.Response, collect.RawRef, error) {
-	return httpsource.Authorized(ctx, s.graph, req, bearer{s}, sink, Name, logHeaders)
-}
-
-// bearer is the source's httpsource.Bearer.
-type bearer struct{ s *Source }
-
-func (b bearer) Token(ctx context.Context, sink collect.Sink) (string, error) {
-	return b.s.bearer(ctx, sink)
-}
-
-func (b bearer) Invalidate() {
-	b.s.mu.Lock()
-	b.s.token = ""
-	b.s.mu.Unlock()
+	return httpsource.Authorized(ctx, s.graph, req, s.tokens, sink, Name, logHeaders)
 }
 
 // logHeaders are the Graph response headers kept in the request log.
 var logHeaders = []string{"request-id", "client-request-id", "Retry-After", "Date", "Content-Type"}
 
-// capture stores resp (and every retried attempt before it) in the sink.
-func capture(sink collect.Sink, resp *httpx.Response, keep bool) (collect.RawRef, error) {
-	return httpsource.CaptureHTTP(sink, Name, resp, keep, logHeaders)
-}
-
-// bearer returns a valid access token, fetching a new one when none is
-// cached or the cached one expires within five minutes.
-func (s *Source) bearer(ctx context.Context, sink collect.Sink) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token != "" && s.cfg.Now().Add(5*time.Minute).Before(s.expires) {
-		return s.token, nil
-	}
-	u := s.login.Base.JoinPath(url.PathEscape(s.cfg.Tenant), "oauth2", "v2.0", "token")
-	form := url.Values{
-		"client_id":     {s.cfg.ClientID},
-		"client_secret": {s.cfg.ClientSecret},
-		"scope":         {s.cfg.Scope},
-		"grant_type":    {"client_credentials"},
-	}
-	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	resp, err := s.login.Do(ctx, httpx.Request{Method: http.MethodPost, URL: u, Header: h, Body: []byte(form.Encode()), Idempotent: true})
-	if resp != nil {
-		// Token responses are logged (status, timing) but never kept.
-		if _, cerr := capture(sink, resp, false); cerr != nil {
-			return "", cerr
-		}
-	}
-	if resp != nil && resp.Status >= 400 && resp.Status <= 499 {
-		return "", fmt.Errorf("requesting token for tenant %s: %w", s.cfg.Tenant, parseTokenError(resp.Status, resp.Header, resp.Body))
-	}
-	if err != nil {
-		return "", fmt.Errorf("requesting token: %w", err)
-	}
-	var tok struct {
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
-		return "", errors.New("requesting token: malformed token response")
-	}
-	s.token = tok.AccessToken
-	s.expires = s.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
-	return s.token, nil
+// tokenRequest is the client-credentials grant of the tenant's app.
+func (s *Source) tokenRequest() (httpsource.TokenRequest, error) {
+	return httpsource.TokenRequest{
+		URL: s.login.Base.JoinPath(url.PathEscape(s.cfg.Tenant), "oauth2", "v2.0", "token"),
+		Form: url.Values{
+			"client_id":     {s.cfg.ClientID},
+			"client_secret": {s.cfg.ClientSecret},
+			"scope":         {s.cfg.Scope},
+			"grant_type":    {"client_credentials"},
+		},
+		Refused: func(resp *httpx.Response) error {
+			return fmt.Errorf("requesting token for tenant %s: %w", s.cfg.Tenant, parseTokenError(resp.Status, resp.Header, resp.Body))
+		},
+	}, nil
 }
 
 // page is a Graph collection envelope with the items kept raw.
