@@ -1,7 +1,6 @@
 package amapi_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
@@ -127,5 +126,3 @@ func (g *googleSim) Unexpected() []string {
 }
 
 func (g *googleSim) Secrets() []string { return g.sim.Secrets() }
-
-var _ = context.Background

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/googlesim"
 )
 
@@ -76,10 +77,10 @@ func TestImportMatchesLiveDrain(t *testing.T) {
 	}
 	// The device of the ENROLLMENT and STATUS_REPORT notifications is
 	// recorded once; the live drain already had it from the listing.
-	if devs := readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile)); len(devs) != 1 {
+	if devs := collecttest.ReadLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile)); len(devs) != 1 {
 		t.Errorf("%d device records from the export, want 1", len(devs))
 	}
-	if devs := readLines[collect.Device](t, filepath.Join(liveDir, collect.DevicesFile)); len(devs) != 12 {
+	if devs := collecttest.ReadLines[collect.Device](t, filepath.Join(liveDir, collect.DevicesFile)); len(devs) != 12 {
 		t.Errorf("%d device records in the live drain, want the 12 listed", len(devs))
 	}
 	orig, _ := os.ReadFile(path)
@@ -87,7 +88,7 @@ func TestImportMatchesLiveDrain(t *testing.T) {
 	if err != nil || string(kept) != string(orig) {
 		t.Errorf("the export is not kept byte for byte (%v)", err)
 	}
-	for _, e := range readLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
+	for _, e := range collecttest.ReadLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
 		if e.Type == "os_startup" {
 			resolve(t, dir, e.Raw) // points into the decoded data
 		}

@@ -130,10 +130,11 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 
 // pulled is one pull's messages, their leases kept until stop.
 type pulled struct {
-	msgs []received
-	ref  collect.RawRef
-	stop func()
-	err  error
+	msgs   []received
+	ackIDs []string
+	ref    collect.RawRef
+	stop   func()
+	err    error
 }
 
 // puller is the pulling side of a drain: batches go out, and the writer
@@ -222,7 +223,7 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 				ackIDs = append(ackIDs, m.AckID)
 			}
 		}
-		b := pulled{msgs: msgs, ref: ref, stop: s.keepLeases(ctx, ackIDs, sink)}
+		b := pulled{msgs: msgs, ackIDs: ackIDs, ref: ref, stop: s.keepLeases(ctx, ackIDs, sink)}
 		p.inFlight.Add(1)
 		select {
 		case p.out <- b:
@@ -237,13 +238,7 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 // acknowledges them (the puller keeps their leases meanwhile).
 func (s *Source) handleBatch(ctx context.Context, req collect.Request, b pulled, sink collect.Sink,
 	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
-	msgs, ref := b.msgs, b.ref
-	ackIDs := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		if m.AckID != "" {
-			ackIDs = append(ackIDs, m.AckID)
-		}
-	}
+	msgs, ref, ackIDs := b.msgs, b.ref, b.ackIDs
 	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, keep, written, events, st); err != nil {
 		return err
 	}

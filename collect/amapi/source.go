@@ -394,7 +394,7 @@ func (s *Source) policy(ctx context.Context, name string, cache map[string]*poli
 	cache[name] = info
 	prefix := "enterprises/" + s.cfg.Enterprise + "/policies/"
 	id, ok := strings.CutPrefix(name, prefix)
-	if !ok || id == "" || strings.ContainsAny(id, "/?#") || id == "." || id == ".." {
+	if !ok || strings.ContainsAny(id, "/?#") || !httpsource.SegmentOK(id) {
 		info.unreadErr = fmt.Errorf("applied policy %q is not a policy of enterprises/%s", clip(name), s.cfg.Enterprise)
 		return info, nil
 	}

@@ -1,7 +1,6 @@
 package amapi
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/internal/jsonptr"
 )
@@ -54,26 +54,6 @@ func collectAll(t *testing.T, cfg Config) (string, error) {
 	return dir, collect.Run(context.Background(), src, collect.Request{All: true}, st, acq, time.Now)
 }
 
-func readLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // resolve returns the object a RawRef names.
 func resolve(t *testing.T, dir string, ref collect.RawRef) map[string]any {
 	t.Helper()
@@ -97,7 +77,7 @@ func TestCollectAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	fleet := sim.Fleet()
-	devs := readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
+	devs := collecttest.ReadLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
 	if len(devs) != len(fleet.Devices) {
 		t.Fatalf("%d devices collected, fleet has %d", len(devs), len(fleet.Devices))
 	}
@@ -123,7 +103,7 @@ func TestCollectAgainstSimulator(t *testing.T) {
 		t.Errorf("developer device mapped as %+v", d.Posture)
 	}
 
-	apps := readLines[collect.App](t, filepath.Join(dir, collect.AppsFile))
+	apps := collecttest.ReadLines[collect.App](t, filepath.Join(dir, collect.AppsFile))
 	want := 0
 	for _, d := range fleet.Devices {
 		want += len(d.ApplicationReports)
@@ -148,7 +128,7 @@ func TestCollectAgainstSimulator(t *testing.T) {
 	if !found {
 		t.Error("the planted IOC app was not collected")
 	}
-	events := readLines[collect.Event](t, filepath.Join(dir, collect.EventsFile))
+	events := collecttest.ReadLines[collect.Event](t, filepath.Join(dir, collect.EventsFile))
 	installed := false
 	for _, e := range events {
 		if e.Type == EventAppEvent && e.DeviceKey == ioc && e.Fields["package"] == googlesim.IOCPackage && e.Fields["event_type"] == "INSTALLED" {
@@ -159,7 +139,7 @@ func TestCollectAgainstSimulator(t *testing.T) {
 		t.Error("no INSTALLED app_event for the IOC app citing its report event")
 	}
 
-	gaps := readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile))
+	gaps := collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile))
 	minimal := planted(googlesim.ScenarioMinimalPolicy).Key
 	var notEnabled []string
 	for _, g := range gaps {
@@ -217,7 +197,7 @@ func TestBadKeys(t *testing.T) {
 				t.Errorf("key material in %q", err)
 			}
 			if dir != "" {
-				if n := len(readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))); n != 0 {
+				if n := len(collecttest.ReadLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))); n != 0 {
 					t.Errorf("%d devices written", n)
 				}
 			}
@@ -244,7 +224,7 @@ func TestPolicyUnreadable(t *testing.T) {
 	}
 	minimal := lastSegment(sim.Fleet().Planted[googlesim.ScenarioMinimalPolicy])
 	var got []collect.Gap
-	for _, g := range readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
+	for _, g := range collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
 		if g.DeviceKey == Name+":"+minimal {
 			got = append(got, g)
 		}

@@ -1,7 +1,11 @@
 package collecttest
 
 import (
+	"bufio"
+	"encoding/json"
 	"io"
+	"os"
+	"testing"
 
 	"github.com/custos-ir/custos/collect"
 )
@@ -30,3 +34,28 @@ func (r *Recorder) Gap(g collect.Gap) error       { r.Gaps = append(r.Gaps, g); 
 func (r *Recorder) UnitDone(string) error         { return nil }
 func (r *Recorder) Within(string) collect.Sink    { return r }
 func (r *Recorder) Sync() error                   { return nil }
+
+// ReadLines decodes every line of an NDJSON file (a record file) as a T,
+// failing the test on any error.
+func ReadLines[T any](t testing.TB, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

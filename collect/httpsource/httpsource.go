@@ -100,6 +100,13 @@ func BaseURL(source, flag, s string) (*url.URL, error) {
 	return u, nil
 }
 
+// SegmentOK reports whether an id a server sent can name a resource as
+// one escaped path segment: a hostile or broken id such as "..", "." or ""
+// would name another resource once the path is cleaned.
+func SegmentOK(id string) bool {
+	return id != "" && id != "." && id != ".." && len(id) <= 256
+}
+
 // Bearer supplies a source's access token, and drops it when the API
 // refuses it.
 type Bearer interface {

@@ -87,3 +87,11 @@ func TestGapOrStop(t *testing.T) {
 		t.Errorf("a failed capture is not fatal: %v", err)
 	}
 }
+
+func TestSegmentOK(t *testing.T) {
+	for id, want := range map[string]bool{"6f1b7a52-0d3c": true, "a/b": true, "": false, ".": false, "..": false, string(make([]byte, 257)): false} {
+		if SegmentOK(id) != want {
+			t.Errorf("SegmentOK(%q) = %v", id, !want)
+		}
+	}
+}

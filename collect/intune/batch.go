@@ -63,13 +63,6 @@ func (s *Source) batchable(u *url.URL) (version, rel string, ok bool) {
 	return version, rel, true
 }
 
-// validID reports whether a Graph object id can be used as a path segment
-// as is: a hostile or broken id such as ".." or "" would name another
-// resource once the path is cleaned.
-func validID(id string) bool {
-	return id != "" && id != "." && id != ".." && len(id) <= 256
-}
-
 // collections reads the collections at firsts, every page of each, and
 // calls fn with each page (i: the collection's index). Pages of different
 // collections go out together: the first pages in $batch requests, then

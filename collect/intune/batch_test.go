@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/mdmsim"
 )
 
@@ -21,7 +22,7 @@ import (
 func appSet(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	for _, a := range readLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
 		checkRaw(t, dir, a.Raw, a.SourceAppID)
 		out = append(out, a.DeviceKey+" "+a.SourceAppID+" "+a.Name+" "+a.Version)
 	}
@@ -32,7 +33,7 @@ func appSet(t *testing.T, dir string) []string {
 func eventSet(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	for _, e := range readLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
+	for _, e := range collecttest.ReadLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
 		out = append(out, fmt.Sprint(e.DeviceKey, e.Type, e.Fields["policy_id"], e.Fields["state"], e.Fields["audit_id"]))
 	}
 	slices.Sort(out)
@@ -109,7 +110,7 @@ func TestBatchItemThrottled(t *testing.T) {
 		t.Errorf("waits %v; want the item's Retry-After twice", slept)
 	}
 	n := 0
-	for _, a := range readLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
 		if a.DeviceKey == Name+":"+victim {
 			n++
 		}
@@ -117,7 +118,7 @@ func TestBatchItemThrottled(t *testing.T) {
 	if want := len(sim.Fleet().DeviceAt(4).ReportedApps()); n != want || n == 0 {
 		t.Errorf("throttled device has %d apps, want %d", n, want)
 	}
-	for _, g := range readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
+	for _, g := range collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
 		if g.Reason == collect.ReasonError {
 			t.Errorf("error gap after a retried item: %+v", g)
 		}
@@ -157,7 +158,7 @@ func TestBrokenBatchFallsBackToSingleCalls(t *testing.T) {
 		t.Errorf("%d devices' apps asked on their own; want all 8 of the broken batch", len(alone))
 	}
 	var failed []string
-	for _, g := range readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
+	for _, g := range collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
 		if g.Reason == collect.ReasonError {
 			failed = append(failed, g.DeviceKey)
 		}

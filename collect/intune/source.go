@@ -397,7 +397,7 @@ func (s *Source) perDevice(ctx context.Context, group []collect.Device, step int
 	var devs []collect.Device
 	var urls []*url.URL
 	for _, d := range group {
-		if !validID(d.SourceID) {
+		if !httpsource.SegmentOK(d.SourceID) {
 			if err := sink.Gap(collect.Gap{DeviceKey: d.Key, Source: Name, Telemetry: st.telemetry, Reason: collect.ReasonError,
 				Detail: st.detail + ": the device id cannot name a Graph resource"}); err != nil {
 				return err

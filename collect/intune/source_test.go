@@ -1,7 +1,6 @@
 package intune
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/internal/jsonptr"
 )
@@ -73,26 +73,6 @@ func collectAll(t *testing.T, cfg Config, req collect.Request) (string, error) {
 	return dir, collect.Run(context.Background(), src, req, st, acq, time.Now)
 }
 
-func readLines[T any](t *testing.T, path string) []T {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 func TestCollectAllAgainstSimulator(t *testing.T) {
 	sim, cfg := newSim(t)
 	dir, err := collectAll(t, cfg, collect.Request{All: true, StaleAfter: 14 * 24 * time.Hour})
@@ -100,7 +80,7 @@ func TestCollectAllAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	fleet := sim.Fleet()
-	devs := readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
+	devs := collecttest.ReadLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
 	if len(devs) != len(fleet.Devices) {
 		t.Fatalf("collected %d devices, fleet has %d", len(devs), len(fleet.Devices))
 	}
@@ -116,7 +96,7 @@ func TestCollectAllAgainstSimulator(t *testing.T) {
 	for _, d := range fleet.Devices {
 		wantApps += len(d.ReportedApps())
 	}
-	apps := readLines[collect.App](t, filepath.Join(dir, collect.AppsFile))
+	apps := collecttest.ReadLines[collect.App](t, filepath.Join(dir, collect.AppsFile))
 	if len(apps) != wantApps {
 		t.Errorf("collected %d apps, fleet reports %d", len(apps), wantApps)
 	}
@@ -129,7 +109,7 @@ func TestCollectAllAgainstSimulator(t *testing.T) {
 			t.Errorf("jailbroken iPhone mapped as %+v / %s", d.Compromised, d.Compliance)
 		}
 	}
-	gaps := readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile))
+	gaps := collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile))
 	reasons := map[string]string{}
 	for _, g := range gaps {
 		reasons[g.DeviceKey+"/"+g.Reason] = g.Telemetry
@@ -143,7 +123,7 @@ func TestCollectAllAgainstSimulator(t *testing.T) {
 
 	// The request log lists every response, the token request without a
 	// stored body, and neither the secret nor the token appears anywhere.
-	exs := readLines[collect.Exchange](t, filepath.Join(dir, "raw", "intune", "requests.ndjson"))
+	exs := collecttest.ReadLines[collect.Exchange](t, filepath.Join(dir, "raw", "intune", "requests.ndjson"))
 	if exs[0].File != "" || !strings.Contains(exs[0].URL, "/oauth2/v2.0/token") {
 		t.Errorf("first exchange should be the token request without a stored body: %+v", exs[0])
 	}
@@ -213,7 +193,7 @@ func TestSelectorsRefilterLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devs := readLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
+	devs := collecttest.ReadLines[collect.Device](t, filepath.Join(dir, collect.DevicesFile))
 	for _, d := range devs {
 		if !strings.EqualFold(d.User, target.UserPrincipalName) {
 			t.Errorf("collected %s (%s), not selected", d.Name, d.User)

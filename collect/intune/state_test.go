@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/mdmsim"
 )
 
@@ -19,7 +20,7 @@ func TestComplianceAndAuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := readLines[collect.Event](t, filepath.Join(dir, collect.EventsFile))
+	events := collecttest.ReadLines[collect.Event](t, filepath.Join(dir, collect.EventsFile))
 	compliance := map[string]int{}
 	var wipe, policyChange bool
 	for _, e := range events {
@@ -62,7 +63,7 @@ func TestAuditSinceFiltersLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range readLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
+	for _, e := range collecttest.ReadLines[collect.Event](t, filepath.Join(dir, collect.EventsFile)) {
 		if e.Type == EventAdminAction && e.Time.Before(since) {
 			t.Errorf("admin event of %s before --since %s", e.Time, since)
 		}

@@ -124,7 +124,7 @@ func (s *Source) appDevices(ctx context.Context, group []tenantApp, keys map[str
 	var urls []*url.URL
 	var apps []tenantApp
 	for _, ta := range group {
-		if !validID(ta.app.ID) {
+		if !httpsource.SegmentOK(ta.app.ID) {
 			g := collect.Gap{Source: Name, Telemetry: collect.TelemetryAppInventory, Reason: collect.ReasonError,
 				Detail: fmt.Sprintf("detected app %q (%s): its id cannot name a Graph resource", ta.app.DisplayName, where(ta.ref))}
 			if err := sink.Within(appUnit(ta.app.ID)).Gap(g); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/collecttest"
 	"github.com/custos-ir/custos/collect/mdmsim"
 )
 
@@ -59,10 +60,10 @@ func TestTenantInventoryMatchesPerDevice(t *testing.T) {
 		t.Fatalf("tenant-wide inventory has %d app records, per-device %d, or they differ", len(a), len(b))
 	}
 	prevalence := map[string]int{}
-	for _, a := range readLines[collect.App](t, filepath.Join(byDevice, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(byDevice, collect.AppsFile)) {
 		prevalence[a.SourceAppID] = a.Prevalence
 	}
-	for _, a := range readLines[collect.App](t, filepath.Join(byTenant, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(byTenant, collect.AppsFile)) {
 		if a.DeviceRef == nil {
 			t.Fatalf("%s on %s has no device_ref", a.SourceAppID, a.DeviceKey)
 		}
@@ -77,7 +78,7 @@ func TestTenantInventoryMatchesPerDevice(t *testing.T) {
 	// The planted rare app is on one device of the fleet.
 	rare := sim.Fleet().Planted[mdmsim.ScenarioRareAppAndroid]
 	found := false
-	for _, a := range readLines[collect.App](t, filepath.Join(byTenant, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(byTenant, collect.AppsFile)) {
 		found = found || a.DeviceKey == Name+":"+rare && a.Prevalence == 1
 	}
 	if !found {
@@ -113,7 +114,7 @@ func TestTenantInventoryAppFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gaps []collect.Gap
-	for _, g := range readLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
+	for _, g := range collecttest.ReadLines[collect.Gap](t, filepath.Join(dir, collect.GapsFile)) {
 		if g.Reason == collect.ReasonPermissionDenied {
 			gaps = append(gaps, g)
 		}
@@ -125,7 +126,7 @@ func TestTenantInventoryAppFailure(t *testing.T) {
 	if !gaps[0].Failure() {
 		t.Error("a source-wide permission gap is not a failure")
 	}
-	for _, a := range readLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
+	for _, a := range collecttest.ReadLines[collect.App](t, filepath.Join(dir, collect.AppsFile)) {
 		if a.SourceAppID == victim.ID {
 			t.Fatalf("record for the app whose devices were refused: %+v", a)
 		}
