@@ -149,23 +149,11 @@ ratio=$(calc "printf \"%.3f\", $wall / ($requests / $rate)")
 rss=$(calc "printf \"%.1f\", $rss_k / 1024")
 cpu=$(calc "printf \"%.1f\", $user + $sys")
 achieved=$(calc "printf \"%.1f\", $requests / $wall")
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # --- report ---------------------------------------------------------------
 
-failed=0
-check() { # LABEL MEASURED LIMIT-TEXT ok|no
-	local res=PASS
-	if [[ $4 != ok ]]; then
-		res=FAIL
-		failed=1
-	fi
-	printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$res"
-}
-okif() { if le "$1" "$2"; then echo ok; else echo no; fi; }
 
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit="$commit (with uncommitted changes)"
+commit=$(commit_line "$repo")
 
 cat <<EOF
 # custos collect benchmark

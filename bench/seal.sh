@@ -107,7 +107,6 @@ measure() {
 tree_bytes() { find "$1" -type f -printf '%s\n' | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # makecase DIR SIZE: generate an acquisition into a new case DIR, print its id.
 makecase() {
@@ -198,22 +197,11 @@ fi
 
 # --- report ---------------------------------------------------------------
 
-failed=0
-check() { # LABEL MEASURED LIMIT-TEXT ok|no
-	local res=PASS
-	if [[ $4 != ok ]]; then
-		res=FAIL
-		failed=1
-	fi
-	printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$res"
-}
-okif() { if le "$1" "$2"; then echo ok; else echo no; fi; }
 row() { # LABEL NAME [ARCHIVE-BYTES]
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "${wall[$2]}" "${walls[$2]}" "${cpu[$2]}" "$(mib "${rss[$2]}")" "${3:-}"
 }
 
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit="$commit (with uncommitted changes)"
+commit=$(commit_line "$repo")
 
 cat <<EOF
 # custos seal/verify benchmark
