@@ -346,19 +346,12 @@ func (s *Staging) recount(f *os.File, name string, off int64) error {
 	sc := bufio.NewScanner(io.LimitReader(f, off))
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
-		switch name {
-		case DevicesFile:
-			s.counts.Devices++
-		case AppsFile:
-			s.counts.Apps++
-		case EventsFile:
-			s.counts.Events++
-		case GapsFile:
+		s.counts.add(name)
+		if name == GapsFile {
 			var g Gap
 			if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			s.counts.Gaps++
 			s.gaps = append(s.gaps, g)
 		}
 	}

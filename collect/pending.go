@@ -137,16 +137,7 @@ func (s *Staging) emit(file string, line []byte) error {
 	if _, err := s.records[file].w.Write(line); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
-	switch file {
-	case DevicesFile:
-		s.counts.Devices++
-	case AppsFile:
-		s.counts.Apps++
-	case EventsFile:
-		s.counts.Events++
-	case GapsFile:
-		s.counts.Gaps++
-	}
+	s.counts.add(file)
 	return nil
 }
 

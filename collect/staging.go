@@ -111,6 +111,20 @@ type Counts struct {
 	Responses int `json:"responses"`
 }
 
+// add counts one record written to file.
+func (c *Counts) add(file string) {
+	switch file {
+	case DevicesFile:
+		c.Devices++
+	case AppsFile:
+		c.Apps++
+	case EventsFile:
+		c.Events++
+	case GapsFile:
+		c.Gaps++
+	}
+}
+
 type ndjsonFile struct {
 	f *os.File
 	w *bufio.Writer
