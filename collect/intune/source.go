@@ -191,8 +191,8 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(2 * s.cfg.Concurrency)
-	units := newTracker(sink)
 	prog := &progress{req: req, stats: func() httpx.Stats { return s.graph.Stats().Add(s.login.Stats()) }}
+	units := &tracker{sink: sink, done: func() { prog.done(1, 0) }, left: map[string]int{}}
 
 	// Devices finished before a resume are skipped whole: their records
 	// are already in the staging.
@@ -229,7 +229,7 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 		}
 		// Two parts: the compliance states, and the apps (or, on the
 		// tenant-wide path, the choice that takes them elsewhere).
-		units.expect(d.Key, 2, func() { prog.done(1, 0) })
+		units.expect(d.Key, 2)
 		todo = append(todo, d)
 		if group = append(group, d); len(group) == s.cfg.Batch {
 			compliance(group)
@@ -303,23 +303,20 @@ func (s *Source) Collect(ctx context.Context, req collect.Request, sink collect.
 	return g.Wait()
 }
 
-// tracker closes a device's unit once each of its parts is done.
+// tracker closes a device's unit once each of its parts is done, then
+// calls done.
 type tracker struct {
 	sink collect.Sink
+	done func()
 	mu   sync.Mutex
 	left map[string]int
-	then map[string]func()
 }
 
-func newTracker(sink collect.Sink) *tracker {
-	return &tracker{sink: sink, left: map[string]int{}, then: map[string]func(){}}
-}
-
-// expect registers a unit of n parts; then runs when it is done.
-func (t *tracker) expect(unit string, n int, then func()) {
+// expect registers a unit of n parts.
+func (t *tracker) expect(unit string, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.left[unit], t.then[unit] = n, then
+	t.left[unit] = n
 }
 
 // partsDone marks one part of each device's unit done.
@@ -328,10 +325,8 @@ func (t *tracker) partsDone(devices []collect.Device) error {
 		t.mu.Lock()
 		t.left[d.Key]--
 		last := t.left[d.Key] == 0
-		then := t.then[d.Key]
 		if last {
 			delete(t.left, d.Key)
-			delete(t.then, d.Key)
 		}
 		t.mu.Unlock()
 		if !last {
@@ -340,9 +335,7 @@ func (t *tracker) partsDone(devices []collect.Device) error {
 		if err := t.sink.UnitDone(d.Key); err != nil {
 			return err
 		}
-		if then != nil {
-			then()
-		}
+		t.done()
 	}
 	return nil
 }
