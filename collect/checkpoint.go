@@ -56,13 +56,14 @@ const DefaultCheckpointInterval = time.Second
 
 func newStagingState(dir string) *Staging {
 	return &Staging{
-		dir:       dir,
-		seq:       map[string]int{},
-		reqlogs:   map[string]*os.File{},
-		records:   map[string]*ndjsonFile{},
-		pending:   map[string]*pendingUnit{},
-		done:      map[string]bool{},
-		ckptEvery: DefaultCheckpointInterval,
+		dir:        dir,
+		seq:        map[string]int{},
+		reqlogs:    map[string]*os.File{},
+		records:    map[string]*ndjsonFile{},
+		pending:    map[string]*pendingUnit{},
+		done:       map[string]bool{},
+		ckptEvery:  DefaultCheckpointInterval,
+		holdBudget: defaultHoldBudget,
 	}
 }
 

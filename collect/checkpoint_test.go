@@ -230,6 +230,7 @@ func TestLargeUnitSpills(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.SetCheckpointInterval(0)
+	st.holdBudget = 64 << 10
 	big := st.Within("fake-app:big")
 	const n = 3000 // about 200 KiB of records
 	for i := range n {

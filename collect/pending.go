@@ -10,11 +10,12 @@ import (
 	"slices"
 )
 
-// maxPendingInMemory is how many bytes of records a unit holds in memory
-// before they go to a spill file: a unit can be large (the devices of an
-// app found on every phone of a 20,000-device fleet), and many are open at
-// once.
-const maxPendingInMemory = 64 << 10
+// defaultHoldBudget is how many bytes of records all open units together
+// hold in memory; past it, the unit that grows goes to a spill file. A unit
+// can be large (the devices of an app found on every phone of a
+// 20,000-device fleet), and many can be open at once; a source that writes
+// one unit at a time (a Pub/Sub message) never spills.
+const defaultHoldBudget = 16 << 20
 
 // pendingUnit holds the records of one unit until it is done: in memory
 // while they are few, then in a spill file beside the staging directory.
@@ -49,9 +50,10 @@ func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
 	if gap != nil {
 		u.gaps = append(u.gaps, *gap)
 	}
-	if u.spill == nil && u.size+len(line) <= maxPendingInMemory {
+	if u.spill == nil && s.held+len(line) <= s.holdBudget {
 		u.recs = append(u.recs, pendingRecord{file: file, line: line})
 		u.size += len(line)
+		s.held += len(line)
 		return nil
 	}
 	if u.spill == nil {
@@ -68,6 +70,7 @@ func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
 				return err
 			}
 		}
+		s.held -= u.size
 		u.recs, u.size = nil, 0
 	}
 	return u.spillLine(file, line)
@@ -86,6 +89,7 @@ func (s *Staging) flushUnit(unit string) error {
 		return nil
 	}
 	delete(s.pending, unit)
+	s.held -= u.size
 	s.gaps = append(s.gaps, u.gaps...)
 	for _, r := range u.recs {
 		if err := s.emit(r.file, r.line); err != nil {
@@ -148,5 +152,6 @@ func (s *Staging) dropPending() {
 		u.discard()
 	}
 	clear(s.pending)
+	s.held = 0
 	os.RemoveAll(SpillDir(s.dir))
 }

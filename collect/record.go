@@ -111,6 +111,18 @@ type Event struct {
 	Type      string         `json:"type"`
 	Fields    map[string]any `json:"fields,omitempty"`
 	Raw       RawRef         `json:"raw"`
+
+	line []byte // the record's JSON, made by Encoded
+}
+
+// Encoded returns e with its record line encoded now, so that a source
+// decoding events on several cores encodes them there too; a Staging then
+// writes that line as it is. Nothing in the returned event may change.
+func (e Event) Encoded() Event {
+	if line, ok := appendEvent(nil, e); ok {
+		e.line = line
+	}
+	return e
 }
 
 // Gap records telemetry that could not be observed. DeviceKey is empty when

@@ -84,17 +84,20 @@ var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 type Staging struct {
 	dir string
 
-	mu      sync.Mutex
-	seq     map[string]int
-	reqlogs map[string]*os.File
-	records map[string]*ndjsonFile
-	counts  Counts
-	gaps    []Gap
-	closed  bool
+	mu        sync.Mutex
+	captureMu sync.Mutex // held by one Capture or CaptureReader at a time
+	seq       map[string]int
+	reqlogs   map[string]*os.File
+	records   map[string]*ndjsonFile
+	counts    Counts
+	gaps      []Gap
+	closed    bool
 
 	// Resumability (checkpoint.go): records held per unit until it is
 	// done, units done, and when the last checkpoint was written.
 	pending    map[string]*pendingUnit
+	held       int // bytes of records pending in memory
+	holdBudget int // at most this many (defaultHoldBudget)
 	done       map[string]bool
 	doneOrder  []string
 	lastCkpt   time.Time
@@ -179,19 +182,26 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 		return RawRef{}, fmt.Errorf("invalid source name %q", source)
 	}
 	sum := sha256.Sum256(body)
+	// Captures take their turns (the request log stays in sequence
+	// order), but the fsync of one does not hold up records being
+	// written meanwhile.
+	s.captureMu.Lock()
+	defer s.captureMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return RawRef{}, errors.New("staging is closed")
 	}
 	rawDir := filepath.Join(s.dir, "raw", source)
 	if s.seq[source] == 0 {
 		if err := os.MkdirAll(rawDir, 0o755); err != nil {
+			s.mu.Unlock()
 			return RawRef{}, err
 		}
 	}
 	s.seq[source]++
 	ex.Seq = s.seq[source]
+	s.mu.Unlock()
 	ex.Bytes = int64(len(body))
 	ex.SHA256 = hex.EncodeToString(sum[:])
 	ex.File = ""
@@ -209,6 +219,13 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 		}
 		ex.File = name
 		ref = RawRef{Path: path.Join("raw", source, name), SHA256: ex.SHA256}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return RawRef{}, errors.New("staging is closed")
+	}
+	if keep {
 		s.counts.Responses++
 	}
 	if err := s.logExchange(source, rawDir, ex); err != nil {
@@ -246,6 +263,8 @@ func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext st
 	if !sourceName.MatchString(source) || !rawExt.MatchString(ext) {
 		return RawRef{}, fmt.Errorf("invalid source %q or extension %q", source, ext)
 	}
+	s.captureMu.Lock()
+	defer s.captureMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -284,9 +303,18 @@ func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext st
 // Records of a unit already done before a resume are dropped: the source
 // is re-sending what the checkpoint holds.
 func (s *Staging) write(unit, file string, v any, gap *Gap) error {
-	line, err := json.Marshal(v)
-	if err != nil {
-		return err
+	var line []byte
+	ok := false
+	if e, isEvent := v.(Event); isEvent {
+		if line, ok = e.line, e.line != nil; !ok {
+			line, ok = appendEvent(nil, e)
+		}
+	}
+	if !ok {
+		var err error
+		if line, err = json.Marshal(v); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,9 +1,15 @@
 package amapi
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,24 +20,48 @@ import (
 	"github.com/custos-ir/custos/collect/googlesim"
 )
 
+// benchSimEnv makes the test binary a simulator process for BenchmarkDrain.
+const benchSimEnv = "CUSTOS_BENCH_SIM_EVENTS"
+
+// TestMain serves the simulator when the benchmark starts this binary as
+// its own simulator process; otherwise it runs the tests.
+func TestMain(m *testing.M) {
+	if v := os.Getenv(benchSimEnv); v != "" {
+		total, _ := strconv.Atoi(v)
+		serveBenchSim(total)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveBenchSim publishes total events in messages of 200 and serves the
+// simulator on loopback until stdin closes, after printing one line: the
+// URL and the service account key, base64.
+func serveBenchSim(total int) {
+	const perMessage = 200
+	sim := googlesim.New(googlesim.Options{Devices: 50, Seed: 1, AckDeadline: time.Minute})
+	sim.Publish(sim.BulkUsageLogs(total/perMessage, perMessage)...)
+	srv := httptest.NewServer(sim.Handler())
+	fmt.Println(srv.URL, base64.StdEncoding.EncodeToString(sim.ServiceAccountKey(srv.URL)))
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	srv.Close()
+}
+
 // BenchmarkDrain drains a subscription holding CUSTOS_BENCH_EVENTS usage
-// log events (default 1,000,000) in messages of 200 events from the
-// in-process simulator into a resumable staging on disk, with the
-// durable Sync before every acknowledgement. It reports events/s and the
-// process's peak RSS (VmHWM).
+// log events (default 1,000,000) in messages of 200 events, served by a
+// simulator in its own process, into a resumable staging on disk, with
+// the durable Sync before every acknowledgement. It reports events/s and
+// this process's peak RSS (VmHWM): the collector's alone.
 func BenchmarkDrain(b *testing.B) {
 	total := 1_000_000
 	if v := os.Getenv("CUSTOS_BENCH_EVENTS"); v != "" {
 		total, _ = strconv.Atoi(v)
 	}
-	const perMessage = 200
 	for range b.N {
 		b.StopTimer()
-		sim := googlesim.New(googlesim.Options{Devices: 50, Seed: 1, Key: testKey(), AckDeadline: time.Minute})
-		sim.Publish(sim.BulkUsageLogs(total/perMessage, perMessage)...)
-		srv := httptest.NewServer(sim.Handler())
-		src, err := New(Config{Key: sim.ServiceAccountKey(srv.URL), Enterprise: googlesim.DefaultEnterprise, APIURL: srv.URL,
-			PubSubURL: srv.URL, Subscription: googlesim.DefaultSubscription, RequestsPerSecond: -1, PullBatch: pullBatch()})
+		url, key, stop := startBenchSim(b, total)
+		src, err := New(Config{Key: key, Enterprise: googlesim.DefaultEnterprise, APIURL: url,
+			PubSubURL: url, Subscription: googlesim.DefaultSubscription, RequestsPerSecond: -1, PullBatch: pullBatch()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -47,12 +77,48 @@ func BenchmarkDrain(b *testing.B) {
 		}
 		elapsed := time.Since(start)
 		b.StopTimer()
+		stop()
 		if src.Logs.Events != total {
 			b.Fatalf("%d events written, %d published", src.Logs.Events, total)
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-		srv.Close()
+	}
+}
+
+// startBenchSim starts this test binary as the simulator and waits until
+// it serves.
+func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func()) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchSimEnv+"="+strconv.Itoa(total))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, k, ok := strings.Cut(strings.TrimSpace(line), " ")
+	if err != nil || !ok {
+		cmd.Process.Kill()
+		b.Fatalf("simulator process: %q, %v", line, err)
+	}
+	if key, err = base64.StdEncoding.DecodeString(k); err != nil || !json.Valid(key) {
+		cmd.Process.Kill()
+		b.Fatalf("simulator process key: %v", err)
+	}
+	if resp, err := http.Get(url + "/"); err == nil {
+		resp.Body.Close()
+	}
+	return url, key, func() {
+		stdin.Close()
+		cmd.Wait()
 	}
 }
 

@@ -63,7 +63,7 @@ func FuzzUsageLogs(f *testing.F) {
 		s := &Source{}
 		sink := &collecttest.Recorder{}
 		st := &LogStats{Ignored: map[string]int{}}
-		if err := s.usageLogs(data, collect.RawRef{}, sink, map[string]bool{}, st); err != nil {
+		if err := s.usageLogs(data, collect.RawRef{}, sink, newSeen(), st); err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range sink.Events {

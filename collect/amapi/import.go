@@ -93,7 +93,7 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 	h := sha256.New()
 	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
 	im.Logs = LogStats{Ignored: map[string]int{}}
-	written, events := map[string]bool{}, map[string]bool{}
+	written, events := map[string]bool{}, newSeen()
 	var batch []received
 	first := 1
 	flush := func(last int) error {
@@ -105,7 +105,10 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 			id := strings.TrimPrefix(key, Name+":")
 			return req.All || req.Wanted(collect.Device{Key: key, Source: Name, SourceID: id})
 		}
-		err := writeMessages(im.Now, req, batch, note, sink, keep, written, events, &im.Logs)
+		b, err := prepare(im.Now, batch, note, sink)
+		if err == nil {
+			err = b.write(req, sink, keep, written, events, &im.Logs)
+		}
 		batch, first = batch[:0], last+1
 		return err
 	}

@@ -1,17 +1,16 @@
 package amapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/url"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/httpsource"
 	"github.com/custos-ir/custos/internal/httpx"
+	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
 // Pub/Sub defaults.
@@ -32,6 +32,8 @@ const (
 	// leaseExtension is the ack deadline asked for messages still being
 	// written; the lease is renewed at a third of it.
 	leaseExtension = 60 * time.Second
+	// emptyPause is the wait before asking again after an empty pull.
+	emptyPause = 250 * time.Millisecond
 )
 
 // subscriptionName is projects/P/subscriptions/S, as Pub/Sub names them.
@@ -100,12 +102,12 @@ type received struct {
 func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool, listed map[string]bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
 	written := map[string]bool{} // message ids written in this run
-	events := map[string]bool{}  // device/eventId written, and device:KEY listed or written, in this run
+	events := newSeen()          // devices listed or written, and events written, in this run
 	for key := range listed {
-		events["device:"+key] = true
+		events.add('d', key, "")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	batches := make(chan pulled, 1) // one batch waits while one is written
+	batches := make(chan pulled) // one batch is prepared while one is written
 	pulls := make(chan int, 1)
 	p := &puller{out: batches, handled: make(chan struct{}, 1)}
 	go func() { pulls <- s.pull(ctx, p, sink) }()
@@ -130,9 +132,8 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 
 // pulled is one pull's messages, their leases kept until stop.
 type pulled struct {
-	msgs   []received
+	batch  *batch
 	ackIDs []string
-	ref    collect.RawRef
 	stop   func()
 	err    error
 }
@@ -210,7 +211,7 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 			if (s.cfg.Duration == 0 || s.cfg.UntilEmpty) && empties >= 2 {
 				return pulls
 			}
-			if err := s.sleep(ctx, time.Second); err != nil {
+			if err := s.sleep(ctx, emptyPause); err != nil {
 				return pulls
 			}
 			continue
@@ -223,7 +224,11 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 				ackIDs = append(ackIDs, m.AckID)
 			}
 		}
-		b := pulled{msgs: msgs, ackIDs: ackIDs, ref: ref, stop: s.keepLeases(ctx, ackIDs, sink)}
+		b := pulled{ackIDs: ackIDs, stop: s.keepLeases(ctx, ackIDs, sink)}
+		if b.batch, err = prepare(s.cfg.Now, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink); err != nil {
+			b.stop()
+			return fail(err)
+		}
 		p.inFlight.Add(1)
 		select {
 		case p.out <- b:
@@ -237,9 +242,9 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 // handleBatch writes one pull's messages, makes them durable and
 // acknowledges them (the puller keeps their leases meanwhile).
 func (s *Source) handleBatch(ctx context.Context, req collect.Request, b pulled, sink collect.Sink,
-	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
-	msgs, ref, ackIDs := b.msgs, b.ref, b.ackIDs
-	if err := writeMessages(s.cfg.Now, req, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink, keep, written, events, st); err != nil {
+	keep func(string) bool, written map[string]bool, events *seen, st *LogStats) error {
+	ackIDs := b.ackIDs
+	if err := b.batch.write(req, sink, keep, written, events, st); err != nil {
 		return err
 	}
 	// Durable first, then acknowledged: a crash in between redelivers
@@ -286,16 +291,71 @@ func (s *Source) keepLeases(ctx context.Context, ackIDs []string, sink collect.S
 	return func() { cancel(); wg.Wait() }
 }
 
-// decodePull reads a PullResponse. Nothing points into it (records point
-// into the decoded data), so a plain decode will do.
+// decodePull reads a PullResponse, matching member names exactly.
+// Nothing points into it (records point into the decoded data).
 func decodePull(data []byte) ([]received, error) {
-	var resp struct {
-		ReceivedMessages []received `json:"receivedMessages"`
+	resp, err := jsonscan.Parse(data)
+	if err != nil || !resp.IsObject() {
+		return nil, errors.New("not a JSON object")
 	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, err
+	var out []received
+	var bad error
+	str := func(v jsonscan.Value, what string) string {
+		s, ok := v.String()
+		if !ok && v.Kind() != 'n' && bad == nil {
+			bad = fmt.Errorf("%s is not a string", what)
+		}
+		return s
 	}
-	return resp.ReceivedMessages, nil
+	resp.Members(func(name string, v jsonscan.Value) bool {
+		if name != "receivedMessages" {
+			return true
+		}
+		out = out[:0]
+		if v.Kind() != '[' && v.Kind() != 'n' {
+			bad = errors.New("receivedMessages is not an array")
+			return false
+		}
+		v.Elements(func(_ int, e jsonscan.Value) bool {
+			var r received
+			e.Members(func(name string, v jsonscan.Value) bool {
+				switch name {
+				case "ackId":
+					r.AckID = str(v, "ackId")
+				case "deliveryAttempt":
+					n, _ := v.Decode()
+					f, _ := n.(float64)
+					r.DeliveryAttempt = int(f)
+				case "message":
+					v.Members(func(name string, v jsonscan.Value) bool {
+						switch name {
+						case "data":
+							r.Message.Data = str(v, "data")
+						case "messageId":
+							r.Message.MessageID = str(v, "messageId")
+						case "publishTime":
+							r.Message.PublishTime = str(v, "publishTime")
+						case "attributes":
+							r.Message.Attributes = nil
+							v.Members(func(k string, v jsonscan.Value) bool {
+								if r.Message.Attributes == nil {
+									r.Message.Attributes = map[string]string{}
+								}
+								r.Message.Attributes[k] = str(v, "attribute "+k)
+								return true
+							})
+						}
+						return true
+					})
+				}
+				return true
+			})
+			out = append(out, r)
+			return bad == nil
+		})
+		return bad == nil
+	})
+	return out, bad
 }
 
 // parsed is one message decoded into the records it gives, before they
@@ -346,12 +406,11 @@ func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
 // its events, each device event id once, and the device a status report
 // describes when no device record names it yet (seen: the event ids and
 // "device:KEY" of the devices written or listed in this run).
-func (p parsed) write(sink collect.Sink, keep func(string) bool, seen map[string]bool, st *LogStats) error {
+func (p parsed) write(sink collect.Sink, keep func(string) bool, seen *seen, st *LogStats) error {
 	for k, n := range p.ignored {
 		st.Ignored[k] += n
 	}
-	if d := p.device; d != nil && (keep == nil || keep(d.Key)) && !seen["device:"+d.Key] {
-		seen["device:"+d.Key] = true
+	if d := p.device; d != nil && (keep == nil || keep(d.Key)) && seen.add('d', d.Key, "") {
 		if err := sink.Device(*d); err != nil {
 			return err
 		}
@@ -362,11 +421,10 @@ func (p parsed) write(sink collect.Sink, keep func(string) bool, seen map[string
 			continue
 		}
 		if id, _ := ev.Fields["event_id"].(string); id != "" {
-			if seen[ev.DeviceKey+"/"+id] {
+			if !seen.add('e', ev.DeviceKey, id) {
 				st.DuplicateEvents++
 				continue
 			}
-			seen[ev.DeviceKey+"/"+id] = true
 		}
 		st.Events++
 		if err := sink.Event(ev); err != nil {
@@ -377,207 +435,92 @@ func (p parsed) write(sink collect.Sink, keep func(string) bool, seen map[string
 }
 
 // usageLogs decodes and writes the events of a BatchUsageLogEvents.
-func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen map[string]bool, st *LogStats) error {
+func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collect.Sink, seen *seen, st *LogStats) error {
 	evs, ignored := parseUsageLogs(data, ref)
 	return parsed{events: evs, ignored: ignored}.write(sink, nil, seen, st)
 }
 
-// parseUsageLogs decodes a BatchUsageLogEvents, reading the object once as
-// a stream and matching member names exactly (the records point at
-// /usageLogEvents/N).
-func parseUsageLogs(data json.RawMessage, ref collect.RawRef) ([]collect.Event, map[string]int) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	unreadable := map[string]int{"USAGE_LOGS (unreadable)": 1}
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, unreadable
-	}
-	var device string
-	var events []json.RawMessage
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, unreadable
-		}
-		name, _ := t.(string)
-		switch name {
-		case "device":
-			device = ""
-			if err := dec.Decode(&device); err != nil {
-				return nil, unreadable
-			}
-		case "usageLogEvents":
-			// The last of duplicate members wins, as a JSON pointer
-			// resolves it.
-			events = nil
-			if err := dec.Decode(&events); err != nil {
-				return nil, unreadable
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, unreadable
-			}
-		}
-	}
-	key := Name + ":" + lastSegment(device)
-	out := make([]collect.Event, 0, len(events))
-	var ignored map[string]int
-	for j, raw := range events {
-		ev, err := usageEvent(raw)
-		if err != nil {
-			if ignored == nil {
-				ignored = map[string]int{}
-			}
-			ignored["usage log event (unreadable)"]++
-			continue
-		}
-		ev.DeviceKey = key
-		ev.Raw = child(ref, "usageLogEvents", j)
-		out = append(out, ev)
-	}
-	return out, ignored
+// batch is a run of messages decoded, their decoded data stored, and
+// parsed into the records each gives, ready to be written.
+type batch struct {
+	msgs []received
+	out  []parsed
 }
 
-// usageEvent maps one UsageLogEvent: its type lower-cased, its time, its
-// eventId, and its payload's members in snake case (APP_PROCESS_START's
-// processInfo members at the top, nested objects joined with "_").
-func usageEvent(raw json.RawMessage) (collect.Event, error) {
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return collect.Event{}, err
-	}
-	kind, _ := m["eventType"].(string)
-	when, _ := m["eventTime"].(string)
-	id, _ := m["eventId"].(string)
-	t := parseTime(when)
-	if kind == "" || t == nil {
-		return collect.Event{}, errors.New("no eventType or eventTime")
-	}
-	fields := map[string]any{"event_id": id}
-	obj, ok := m[payloadKey(kind)].(map[string]any)
-	if !ok {
-		// A type newer than this code: take the member that is an event
-		// payload.
-		names := make([]string, 0, len(m))
-		for k := range m {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			if o, isObj := m[k].(map[string]any); isObj && strings.HasSuffix(k, "Event") {
-				obj = o
-				break
-			}
-		}
-	}
-	if pi, ok := obj["processInfo"].(map[string]any); ok && len(obj) == 1 {
-		obj = pi
-	}
-	flatten(fields, "", obj)
-	return collect.Event{Time: *t, Type: strings.ToLower(kind), Fields: fields}, nil
-}
-
-// flatten copies obj into fields with snake-case names, nested objects
-// prefixed by their parent's.
-func flatten(fields map[string]any, prefix string, obj map[string]any) {
-	for k, v := range obj {
-		name := prefix + snake(k)
-		if sub, ok := v.(map[string]any); ok {
-			flatten(fields, name+"_", sub)
-			continue
-		}
-		fields[name] = v
-	}
-}
-
-// snake turns camelCase into snake_case (apkSha256Hash → apk_sha256_hash).
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// payloadKey is the UsageLogEvent member holding an event type's payload:
-// ADB_SHELL_COMMAND → adbShellCommandEvent.
-func payloadKey(kind string) string {
-	var b strings.Builder
-	for i, w := range strings.Split(strings.ToLower(kind), "_") {
-		if i > 0 && w != "" {
-			w = strings.ToUpper(w[:1]) + w[1:]
-		}
-		b.WriteString(w)
-	}
-	return b.String() + "Event"
-}
-
-// writeMessages stores the decoded data of msgs beside where they came
-// from (note says where) and writes each message's records under its
-// unit, once: a message already written (in this run, or before a resume)
-// is skipped. Decoding runs on every core; writing is in message order.
-func writeMessages(now func() time.Time, req collect.Request, msgs []received, note string, sink collect.Sink,
-	keep func(string) bool, written, events map[string]bool, st *LogStats) error {
-	// The base64 data of every message, decoded, kept beside the pull
-	// response: the records point into it.
-	type decodedMsg struct {
-		MessageID string          `json:"messageId"`
-		Data      json.RawMessage `json:"data"`
-	}
-	decoded := make([]decodedMsg, len(msgs))
-	for k, m := range msgs {
-		decoded[k].MessageID = m.Message.MessageID
-		data, err := base64.StdEncoding.DecodeString(m.Message.Data)
-		if err != nil || !json.Valid(data) {
+// prepare decodes the base64 data of msgs, stores the decoded data of all
+// of them in one file (note says where they came from), and parses every
+// message into its records, encoded. Decoding and parsing run on every
+// core, and nothing is written but the raw file, so a drain prepares the
+// next batch while the current one is written.
+func prepare(now func() time.Time, msgs []received, note string, sink collect.Sink) (*batch, error) {
+	decoded := make([][]byte, len(msgs))
+	parallel(len(msgs), func(k int) {
+		data, err := base64.StdEncoding.DecodeString(msgs[k].Message.Data)
+		if err != nil || !jsonscan.Valid(data) {
 			data, _ = json.Marshal(string(data)) // kept as text
 		}
-		decoded[k].Data = data
-	}
+		decoded[k] = data
+		msgs[k].Message.Data = "" // decoded: the pull response holds it, stored
+	})
 	// Built by hand: json.Marshal would validate and compact every data
 	// again, and the data must stay byte for byte as received.
-	body := []byte(`{"messages":[`)
+	size := 16
+	for _, d := range decoded {
+		size += len(d) + 64
+	}
+	body := make([]byte, 0, size)
+	body = append(body, `{"messages":[`...)
 	for k, d := range decoded {
 		if k > 0 {
 			body = append(body, ',')
 		}
-		id, _ := json.Marshal(d.MessageID)
+		id, _ := json.Marshal(msgs[k].Message.MessageID)
 		body = append(body, `{"messageId":`...)
 		body = append(body, id...)
 		body = append(body, `,"data":`...)
-		body = append(body, d.Data...)
+		body = append(body, d...)
 		body = append(body, '}')
 	}
 	body = append(body, "]}"...)
 	dref, err := sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
 	if err != nil {
-		return &httpsource.StagingError{Err: err}
+		return nil, &httpsource.StagingError{Err: err}
 	}
-	// Decoding is the costly part: it runs on every core, and the
-	// records are then written in message order.
-	out := make([]parsed, len(msgs))
+	b := &batch{msgs: msgs, out: make([]parsed, len(msgs))}
+	parallel(len(msgs), func(k int) {
+		r := dref
+		r.Pointer = fmt.Sprintf("/messages/%d/data", k)
+		p := parseMessage(msgs[k], decoded[k], r)
+		for i := range p.events {
+			p.events[i] = p.events[i].Encoded()
+		}
+		b.out[k] = p
+	})
+	return b, nil
+}
+
+// parallel calls fn for 0 ≤ k < n on every core.
+func parallel(n int, fn func(k int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	for range min(n, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for k := range next {
-				r := dref
-				r.Pointer = fmt.Sprintf("/messages/%d/data", k)
-				out[k] = parseMessage(msgs[k], decoded[k].Data, r)
+				fn(k)
 			}
 		})
 	}
-	for k := range msgs {
+	for k := range n {
 		next <- k
 	}
 	close(next)
 	wg.Wait()
-	for k, m := range msgs {
+}
+
+// write writes each message's records under its unit, once: a message
+// already written (in this run, or before a resume) is skipped.
+func (b *batch) write(req collect.Request, sink collect.Sink, keep func(string) bool, written map[string]bool, events *seen, st *LogStats) error {
+	for k, m := range b.msgs {
 		st.Messages++
 		id := m.Message.MessageID
 		unit := unitMessage(id)
@@ -586,7 +529,7 @@ func writeMessages(now func() time.Time, req collect.Request, msgs []received, n
 			continue
 		}
 		written[id] = true
-		if err := out[k].write(sink.Within(unit), keep, events, st); err != nil {
+		if err := b.out[k].write(sink.Within(unit), keep, events, st); err != nil {
 			return &httpsource.StagingError{Err: err}
 		}
 		if err := sink.UnitDone(unit); err != nil {
@@ -594,4 +537,31 @@ func writeMessages(now func() time.Time, req collect.Request, msgs []received, n
 		}
 	}
 	return nil
+}
+
+// seen remembers what a run has written: devices (kind 'd') and events by
+// device and eventId (kind 'e'), as 64-bit hashes under a seed drawn per
+// run, so that a drain of millions of events keeps 8 bytes for each and
+// nobody can craft ids that collide.
+type seen struct {
+	seed maphash.Seed
+	set  map[uint64]struct{}
+}
+
+func newSeen() *seen { return &seen{seed: maphash.MakeSeed(), set: map[uint64]struct{}{}} }
+
+// add records kind, a and b, and reports whether they were new.
+func (s *seen) add(kind byte, a, b string) bool {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteByte(kind)
+	h.WriteString(a)
+	h.WriteByte(0)
+	h.WriteString(b)
+	k := h.Sum64()
+	if _, dup := s.set[k]; dup {
+		return false
+	}
+	s.set[k] = struct{}{}
+	return true
 }

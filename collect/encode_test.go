@@ -1,0 +1,82 @@
+package collect
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+)
+
+// checkEncode compares appendEvent with json.Marshal.
+func checkEncode(t *testing.T, e Event) {
+	t.Helper()
+	want, err := json.Marshal(e)
+	got, ok := appendEvent([]byte("prefix"), e)
+	if !ok {
+		if !bytes.Equal(got, []byte("prefix")) {
+			t.Fatalf("declined %+v but changed dst to %q", e, got)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("appendEvent wrote %q for %+v, json.Marshal fails: %v", got, e, err)
+	}
+	if !bytes.Equal(got[len("prefix"):], want) {
+		t.Fatalf("appendEvent:\n%s\njson.Marshal:\n%s", got[len("prefix"):], want)
+	}
+}
+
+func TestAppendEventMatchesMarshal(t *testing.T) {
+	at := time.Date(2026, 11, 26, 9, 0, 0, 123456789, time.UTC)
+	cases := []Event{
+		{},
+		{DeviceKey: "amapi:d", Time: at, Type: "adb_shell_command", Fields: map[string]any{"shell_cmd": "pm install /data/local/tmp/<x>.apk && echo \"ok\"\n", "event_id": "7"}, Raw: RawRef{Path: "raw/amapi/000001.json", SHA256: "ab", Pointer: "/messages/0/data/usageLogEvents/3"}},
+		{Time: at.In(time.FixedZone("x", -(5*3600 + 30*60))), Fields: map[string]any{"n": 1e21, "m": 1e-7, "z": math.Copysign(0, -1), "i": 42.0, "big": 123456789012345678.0, "f": 0.1}},
+		{Time: at.In(time.FixedZone("odd", 3600+7)), Type: "x"},
+		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Time: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Fields: map[string]any{"nested": map[string]any{"b": []any{1.0, "two", nil, true, map[string]any{}}, "a": []any{}}, "nil": nil, "nilslice": []any(nil), "nilmap": map[string]any(nil)}},
+		{Fields: map[string]any{"bad utf8": "\xff\xfe", "sep": "a\u2028b\u2029c", "ctl": "\x00\x01\x1f\b\f\t\r", "html": "<script>&</script>", "emoji": "😀é"}},
+		{Fields: map[string]any{"int": 3, "int64": int64(-9), "inf": math.Inf(1)}},
+		{Fields: map[string]any{"unsupported": struct{ A int }{1}}},
+		{Fields: map[string]any{"nan": math.NaN()}},
+	}
+	for _, e := range cases {
+		checkEncode(t, e)
+	}
+	if _, ok := appendEvent(nil, cases[1]); !ok {
+		t.Error("a plain usage-log event was not encoded by appendEvent")
+	}
+}
+
+// FuzzAppendEvent compares appendEvent with json.Marshal on events whose
+// fields come from decoding arbitrary JSON.
+func FuzzAppendEvent(f *testing.F) {
+	f.Add("amapi:d", "dns", []byte(`{"hostname":"<a>.example","ips":["10.0.0.1"],"n":1.5e-9,"deep":{"x":[null,true,{"y":"\u2028"}]}}`), int64(1790000000), int64(5), 3600)
+	f.Add("\xff", "", []byte(`{"":"\ud800"}`), int64(-62135596800), int64(0), -3599)
+	f.Fuzz(func(t *testing.T, key, kind string, fields []byte, sec, nsec int64, offset int) {
+		var m map[string]any
+		json.Unmarshal(fields, &m)
+		e := Event{DeviceKey: key, Type: kind, Fields: m, Time: time.Unix(sec, nsec).In(time.FixedZone("z", offset%(30*3600))),
+			Raw: RawRef{Path: kind, Pointer: key}}
+		checkEncode(t, e)
+	})
+}
+
+func BenchmarkAppendEvent(b *testing.B) {
+	e := Event{DeviceKey: "amapi:0123456789abcdef", Time: time.Now().UTC(), Type: "app_process_start", Raw: RawRef{Path: "raw/amapi/000001.json", SHA256: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", Pointer: "/messages/12/data/usageLogEvents/34"},
+		Fields: map[string]any{"event_id": "1000123", "process_type": "START_PROCESS", "start_time": "2026-11-26T09:00:00Z", "uid": 10234.0, "pid": 4242.0,
+			"seinfo": "default:targetSdkVersion=34", "apk_sha256_hash": "d55e492d0e2b4b3b8c8e0e5d8a6c7b9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708", "package_name": "com.example.app"}}
+	b.Run("appendEvent", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendEvent(buf[:0], e)
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			json.Marshal(e)
+		}
+	})
+}

@@ -1,0 +1,548 @@
+// Package jsonscan reads JSON from untrusted sources quickly, with the
+// semantics of encoding/json: Decode gives what json.Unmarshal into an
+// interface value gives (float64 numbers, map[string]any objects whose
+// duplicate members the last one wins, invalid UTF-8 and lone surrogates
+// replaced by U+FFFD), and Valid agrees with json.Valid. Member names are
+// matched exactly by callers of Members, never case-folded.
+//
+// It exists for the hot path of a usage-log drain, where encoding/json's
+// reflection, its separate validation pass and its intermediate
+// json.RawMessage copies cost more than the disk. The package's fuzz tests
+// check it against encoding/json on arbitrary input.
+package jsonscan
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// ErrSyntax is returned for input that is not one JSON value.
+var ErrSyntax = errors.New("jsonscan: invalid JSON")
+
+// ErrNumber is returned by Decode for a number float64 cannot hold.
+var ErrNumber = errors.New("jsonscan: number out of range")
+
+// Valid reports whether data is one JSON value, with optional
+// surrounding whitespace.
+func Valid(data []byte) bool {
+	_, err := Parse(data)
+	return err == nil
+}
+
+// Value is a JSON value known to be valid, without surrounding
+// whitespace; only Parse makes one, so its methods do not check syntax
+// again.
+type Value struct{ b []byte }
+
+// Parse checks that data is one JSON value, with optional surrounding
+// whitespace, and returns it.
+func Parse(data []byte) (Value, error) {
+	i := skipSpace(data, 0)
+	end, err := skip(data, i, 0)
+	if err != nil || skipSpace(data, end) != len(data) {
+		return Value{}, ErrSyntax
+	}
+	return Value{data[i:end]}, nil
+}
+
+// Bytes returns the value's text.
+func (v Value) Bytes() []byte { return v.b }
+
+// Kind is the value's first byte: '{', '[', '"', 't', 'f', 'n', or '-' or
+// a digit for a number; 0 for the zero Value.
+func (v Value) Kind() byte {
+	if len(v.b) == 0 {
+		return 0
+	}
+	return v.b[0]
+}
+
+// IsObject reports whether the value is an object.
+func (v Value) IsObject() bool { return v.Kind() == '{' }
+
+// Decode decodes the value as json.Unmarshal into an `any` would.
+func (v Value) Decode() (any, error) {
+	if len(v.b) == 0 {
+		return nil, ErrSyntax
+	}
+	d := decoder{data: v.b}
+	x := d.value(0)
+	return x, d.err
+}
+
+// String returns the value of a string, and false for any other kind.
+func (v Value) String() (string, bool) {
+	if v.Kind() != '"' {
+		return "", false
+	}
+	d := decoder{data: v.b}
+	return d.unquote(0, len(v.b)), true
+}
+
+// Decode decodes data as json.Unmarshal into an `any` would.
+func Decode(data []byte) (any, error) {
+	v, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return v.Decode()
+}
+
+// Members calls fn with each member of an object, in order, until fn
+// returns false. It does nothing for other kinds.
+func (v Value) Members(fn func(name string, value Value) bool) {
+	v.MemberNames(func(name []byte, value Value) bool { return fn(string(name), value) })
+}
+
+// MemberNames is Members with each name as bytes that are valid only
+// during the call, sparing a string per member: a caller that keeps names
+// interns them.
+func (v Value) MemberNames(fn func(name []byte, value Value) bool) {
+	data := v.b
+	if v.Kind() != '{' {
+		return
+	}
+	i := skipSpace(data, 1)
+	if data[i] == '}' {
+		return
+	}
+	var scratch []byte
+	for {
+		end := stringEnd(data, i)
+		name := data[i+1 : end-1]
+		if hasByte(name, '\\') || !utf8.Valid(name) {
+			scratch = appendUnquoted(scratch[:0], name)
+			name = scratch
+		}
+		i = skipSpace(data, skipSpace(data, end)+1) // ':'
+		vend := skipValid(data, i)
+		if !fn(name, Value{data[i:vend]}) {
+			return
+		}
+		i = skipSpace(data, vend)
+		if data[i] == '}' {
+			return
+		}
+		i = skipSpace(data, i+1) // ','
+	}
+}
+
+// Elements calls fn with each element of an array, in order, until fn
+// returns false. It does nothing for other kinds.
+func (v Value) Elements(fn func(i int, value Value) bool) {
+	data := v.b
+	if v.Kind() != '[' {
+		return
+	}
+	i := skipSpace(data, 1)
+	if data[i] == ']' {
+		return
+	}
+	for n := 0; ; n++ {
+		end := skipValid(data, i)
+		if !fn(n, Value{data[i:end]}) {
+			return
+		}
+		i = skipSpace(data, end)
+		if data[i] == ']' {
+			return
+		}
+		i = skipSpace(data, i+1)
+	}
+}
+
+// structural marks the bytes skipValid stops at inside an object or array.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// skipValid returns the end of the value starting at data[i], which is
+// known to be valid.
+func skipValid(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for {
+			for !structural[data[i]] {
+				i++
+			}
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i)
+				continue
+			case '{', '[':
+				depth++
+			default:
+				depth--
+			}
+			i++
+			if depth == 0 {
+				return i
+			}
+		}
+	case 't', 'n':
+		return i + 4
+	case 'f':
+		return i + 5
+	}
+	for i < len(data) && (isDigit(data[i]) || data[i] == '-' || data[i] == '+' || data[i] == '.' || data[i] == 'e' || data[i] == 'E') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the end of the valid string starting at data[i].
+func stringEnd(data []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexByte(data[i:], '"')
+		i += j
+		k := i
+		for data[k-1] == '\\' {
+			k--
+		}
+		if (i-k)%2 == 0 {
+			return i + 1
+		}
+		i++
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	return i
+}
+
+// skip returns the end of the value starting at data[i], checking its
+// syntax.
+func skip(data []byte, i, depth int) (int, error) {
+	if i >= len(data) {
+		return 0, ErrSyntax
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return skipString(data, i)
+	case c == '{' || c == '[':
+		if depth+1 > maxDepth {
+			return 0, ErrSyntax
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipSpace(data, i+1)
+		if i < len(data) && data[i] == closing {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			if closing == '}' {
+				if i >= len(data) || data[i] != '"' {
+					return 0, ErrSyntax
+				}
+				if i, err = skipString(data, i); err != nil {
+					return 0, err
+				}
+				i = skipSpace(data, i)
+				if i >= len(data) || data[i] != ':' {
+					return 0, ErrSyntax
+				}
+				i = skipSpace(data, i+1)
+			}
+			if i, err = skip(data, i, depth+1); err != nil {
+				return 0, err
+			}
+			i = skipSpace(data, i)
+			if i >= len(data) {
+				return 0, ErrSyntax
+			}
+			if data[i] == closing {
+				return i + 1, nil
+			}
+			if data[i] != ',' {
+				return 0, ErrSyntax
+			}
+			i = skipSpace(data, i+1)
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return skipNumber(data, i)
+	case c == 't':
+		return literal(data, i, "true")
+	case c == 'f':
+		return literal(data, i, "false")
+	case c == 'n':
+		return literal(data, i, "null")
+	}
+	return 0, ErrSyntax
+}
+
+func literal(data []byte, i int, lit string) (int, error) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return 0, ErrSyntax
+	}
+	return i + len(lit), nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func skipNumber(data []byte, i int) (int, error) {
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		for i < len(data) && isDigit(data[i]) {
+			i++
+		}
+	default:
+		return 0, ErrSyntax
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if i >= len(data) || !isDigit(data[i]) {
+			return 0, ErrSyntax
+		}
+		for i < len(data) && isDigit(data[i]) {
+			i++
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i >= len(data) || !isDigit(data[i]) {
+			return 0, ErrSyntax
+		}
+		for i < len(data) && isDigit(data[i]) {
+			i++
+		}
+	}
+	return i, nil
+}
+
+func isHex(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// plain marks the bytes a string holds as they are: not a quote, a
+// backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// skipString returns the end of the string starting at data[i] (a quote),
+// checking its syntax.
+func skipString(data []byte, i int) (int, error) {
+	i++
+	for {
+		for i < len(data) && plain[data[i]] {
+			i++
+		}
+		if i >= len(data) {
+			return 0, ErrSyntax
+		}
+		switch data[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
+			if i+1 >= len(data) {
+				return 0, ErrSyntax
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(data)-i < 6 || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+					return 0, ErrSyntax
+				}
+				i += 6
+			default:
+				return 0, ErrSyntax
+			}
+		default: // a control character
+			return 0, ErrSyntax
+		}
+	}
+}
+
+// decoder builds values from input already known to be valid.
+type decoder struct {
+	data []byte
+	err  error
+}
+
+func (d *decoder) value(i int) any {
+	v, _ := d.valueAt(i)
+	return v
+}
+
+// valueAt decodes the value at data[i] and returns it and its end.
+func (d *decoder) valueAt(i int) (any, int) {
+	data := d.data
+	switch c := data[i]; c {
+	case '"':
+		end := stringEnd(data, i)
+		return d.unquote(i, end), end
+	case '{':
+		m := map[string]any{}
+		i = skipSpace(data, i+1)
+		if data[i] == '}' {
+			return m, i + 1
+		}
+		for {
+			end := stringEnd(data, i)
+			name := d.unquote(i, end)
+			i = skipSpace(data, skipSpace(data, end)+1)
+			var v any
+			v, i = d.valueAt(i)
+			m[name] = v
+			i = skipSpace(data, i)
+			if data[i] == '}' {
+				return m, i + 1
+			}
+			i = skipSpace(data, i+1)
+		}
+	case '[':
+		a := []any{}
+		i = skipSpace(data, i+1)
+		if data[i] == ']' {
+			return a, i + 1
+		}
+		for {
+			var v any
+			v, i = d.valueAt(i)
+			a = append(a, v)
+			i = skipSpace(data, i)
+			if data[i] == ']' {
+				return a, i + 1
+			}
+			i = skipSpace(data, i+1)
+		}
+	case 't':
+		return true, i + 4
+	case 'f':
+		return false, i + 5
+	case 'n':
+		return nil, i + 4
+	}
+	end := skipValid(data, i)
+	f, err := strconv.ParseFloat(string(data[i:end]), 64)
+	if err != nil {
+		// As encoding/json: the value is dropped, decoding goes on and
+		// the error is returned at the end.
+		if d.err == nil {
+			d.err = ErrNumber
+		}
+		return nil, end
+	}
+	return f, end
+}
+
+// unquote returns the string data[start:end] (with its quotes) holds.
+func (d *decoder) unquote(start, end int) string {
+	s := d.data[start+1 : end-1]
+	plain := true
+	for _, c := range s {
+		if c == '\\' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain || (utf8.Valid(s) && !hasByte(s, '\\')) {
+		return string(s)
+	}
+	return string(appendUnquoted(make([]byte, 0, len(s)+8), s))
+}
+
+// appendUnquoted appends the text of s, the inside of a valid string.
+func appendUnquoted(b, s []byte) []byte {
+	for r := 0; r < len(s); {
+		c := s[r]
+		switch {
+		case c == '\\':
+			switch s[r+1] {
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				rr := hex4(s[r+2 : r+6])
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					if len(s)-r >= 6 && s[r] == '\\' && s[r+1] == 'u' {
+						if dec := utf16.DecodeRune(rr, hex4(s[r+2:r+6])); dec != utf8.RuneError {
+							r += 6
+							b = utf8.AppendRune(b, dec)
+							continue
+						}
+					}
+					rr = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, rr)
+				continue
+			default: // " \ /
+				b = append(b, s[r+1])
+			}
+			r += 2
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			if rr == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[r:r+size]...)
+			}
+			r += size
+		}
+	}
+	return b
+}
+
+func hasByte(s []byte, c byte) bool {
+	for _, x := range s {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
