@@ -314,7 +314,7 @@ func openStaging(dir string, resumed time.Time) (*Staging, error) {
 			s.abort()
 			return nil, err
 		}
-		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriter(f)}
+		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer)}
 	}
 	rawRoot := filepath.Join(dir, "raw")
 	sources, err := os.ReadDir(rawRoot)

@@ -38,6 +38,7 @@ func TestAppendEventMatchesMarshal(t *testing.T) {
 		{Time: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Fields: map[string]any{"nested": map[string]any{"b": []any{1.0, "two", nil, true, map[string]any{}}, "a": []any{}}, "nil": nil, "nilslice": []any(nil), "nilmap": map[string]any(nil)}},
 		{Fields: map[string]any{"bad utf8": "\xff\xfe", "sep": "a\u2028b\u2029c", "ctl": "\x00\x01\x1f\b\f\t\r", "html": "<script>&</script>", "emoji": "😀é"}},
+		{Fields: map[string]any{"long": "abcdefgh<ijklmnop&qrstuvw>xyz01234\"5678\\9abcdefghé\x7fabcdefgh\x01", "8": "abcdefgh", "16": "abcdefghabcdefg\u2028"}},
 		{Fields: map[string]any{"int": 3, "int64": int64(-9), "inf": math.Inf(1)}},
 		{Fields: map[string]any{"unsupported": struct{ A int }{1}}},
 		{Fields: map[string]any{"nan": math.NaN()}},

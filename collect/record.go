@@ -119,7 +119,7 @@ type Event struct {
 // decoding events on several cores encodes them there too; a Staging then
 // writes that line as it is. Nothing in the returned event may change.
 func (e Event) Encoded() Event {
-	if line, ok := appendEvent(nil, e); ok {
+	if line, ok := appendEvent(make([]byte, 0, 512), e); ok {
 		e.line = line
 	}
 	return e

@@ -75,6 +75,11 @@ type Sink interface {
 	Sync() error
 }
 
+// recordBuffer is the write buffer of each record file: a drain writes
+// hundreds of megabytes of records, and a write(2) per 4 KiB costs more
+// than the data.
+const recordBuffer = 256 << 10
+
 // sourceName is the charset allowed for a source name: it becomes a path
 // component inside the evidence archive.
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -168,7 +173,7 @@ func NewStaging(dir string) (*Staging, error) {
 			s.abort()
 			return nil, err
 		}
-		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriter(f)}
+		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer)}
 	}
 	return s, nil
 }
@@ -307,7 +312,7 @@ func (s *Staging) write(unit, file string, v any, gap *Gap) error {
 	ok := false
 	if e, isEvent := v.(Event); isEvent {
 		if line, ok = e.line, e.line != nil; !ok {
-			line, ok = appendEvent(nil, e)
+			line, ok = appendEvent(make([]byte, 0, 512), e)
 		}
 	}
 	if !ok {

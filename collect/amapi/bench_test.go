@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,11 +72,11 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		if err := collect.Run(context.Background(), src, collect.Request{All: true}, st, &collect.Acquisition{ID: "bench"}, time.Now); err != nil {
 			b.Fatal(err)
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()
 		stop()
 		if src.Logs.Events != total {
@@ -83,7 +84,17 @@ func BenchmarkDrain(b *testing.B) {
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "collector-cores")
 	}
+}
+
+// cpuTime is the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startBenchSim starts this test binary as the simulator and waits until

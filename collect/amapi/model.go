@@ -374,6 +374,6 @@ func (d device) write(rec collect.Device, data []byte, raw collect.RawRef, pol *
 
 // child is the RawRef of element i of the array member name of ref.
 func child(ref collect.RawRef, name string, i int) collect.RawRef {
-	ref.Pointer += fmt.Sprintf("/%s/%d", name, i)
+	ref.Pointer += "/" + name + "/" + strconv.Itoa(i)
 	return ref
 }

@@ -89,6 +89,8 @@ type received struct {
 		Attributes  map[string]string `json:"attributes"`
 		MessageID   string            `json:"messageId"`
 		PublishTime string            `json:"publishTime"`
+
+		data64 []byte // Data as the pull response holds it, when it has no escapes
 	} `json:"message"`
 	DeliveryAttempt int `json:"deliveryAttempt"`
 }
@@ -97,8 +99,8 @@ type received struct {
 // are reached), writing every message's records under the message's unit,
 // making them durable, and only then acknowledging. A message already
 // written (a redelivery after a crash or a late ack) is acknowledged
-// again, not written twice. The next batch is pulled, its leases kept,
-// while the current one is written.
+// again, not written twice. Pulling, preparing (decoding and parsing) and
+// writing run at once on consecutive batches, whose leases are kept.
 func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool, listed map[string]bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
 	written := map[string]bool{} // message ids written in this run
@@ -107,13 +109,23 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 		events.add('d', key, "")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	batches := make(chan pulled) // one batch is prepared while one is written
+	raw := make(chan pulled)     // pulled, to be prepared
+	batches := make(chan pulled) // prepared, to be written
 	pulls := make(chan int, 1)
-	p := &puller{out: batches, handled: make(chan struct{}, 1)}
+	p := &puller{out: raw, handled: make(chan struct{}, 1)}
 	go func() { pulls <- s.pull(ctx, p, sink) }()
+	go func() {
+		defer close(batches)
+		for b := range raw {
+			if b.err == nil && ctx.Err() == nil {
+				b.batch, b.err = prepare(s.cfg.Now, b.msgs, b.note, sink)
+			}
+			batches <- b
+		}
+	}()
 	var err error
 	for b := range batches {
-		if err == nil && b.err == nil {
+		if err == nil && b.err == nil && b.batch != nil {
 			err = s.handleBatch(ctx, req, b, sink, keep, written, events, &st)
 		}
 		if err == nil {
@@ -132,7 +144,9 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 
 // pulled is one pull's messages, their leases kept until stop.
 type pulled struct {
-	batch  *batch
+	msgs   []received
+	note   string // where the messages came from
+	batch  *batch // msgs prepared
 	ackIDs []string
 	stop   func()
 	err    error
@@ -224,11 +238,8 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 				ackIDs = append(ackIDs, m.AckID)
 			}
 		}
-		b := pulled{ackIDs: ackIDs, stop: s.keepLeases(ctx, ackIDs, sink)}
-		if b.batch, err = prepare(s.cfg.Now, msgs, "the base64 data of the messages of "+ref.Path+", decoded", sink); err != nil {
-			b.stop()
-			return fail(err)
-		}
+		b := pulled{msgs: msgs, note: "the base64 data of the messages of " + ref.Path + ", decoded", ackIDs: ackIDs,
+			stop: s.keepLeases(ctx, ackIDs, sink)}
 		p.inFlight.Add(1)
 		select {
 		case p.out <- b:
@@ -330,7 +341,11 @@ func decodePull(data []byte) ([]received, error) {
 					v.Members(func(name string, v jsonscan.Value) bool {
 						switch name {
 						case "data":
-							r.Message.Data = str(v, "data")
+							if raw, ok := v.PlainString(); ok {
+								r.Message.data64 = raw
+							} else {
+								r.Message.Data = str(v, "data")
+							}
 						case "messageId":
 							r.Message.MessageID = str(v, "messageId")
 						case "publishTime":
@@ -455,12 +470,19 @@ type batch struct {
 func prepare(now func() time.Time, msgs []received, note string, sink collect.Sink) (*batch, error) {
 	decoded := make([][]byte, len(msgs))
 	parallel(len(msgs), func(k int) {
-		data, err := base64.StdEncoding.DecodeString(msgs[k].Message.Data)
+		m := &msgs[k].Message
+		src := m.data64
+		if src == nil {
+			src = []byte(m.Data)
+		}
+		data := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		n, err := base64.StdEncoding.Decode(data, src)
+		data = data[:n]
 		if err != nil || !jsonscan.Valid(data) {
 			data, _ = json.Marshal(string(data)) // kept as text
 		}
 		decoded[k] = data
-		msgs[k].Message.Data = "" // decoded: the pull response holds it, stored
+		m.Data, m.data64 = "", nil // decoded: the pull response holds it, stored
 	})
 	// Built by hand: json.Marshal would validate and compact every data
 	// again, and the data must stay byte for byte as received.
@@ -544,16 +566,16 @@ func (b *batch) write(req collect.Request, sink collect.Sink, keep func(string) 
 // run, so that a drain of millions of events keeps 8 bytes for each and
 // nobody can craft ids that collide.
 type seen struct {
-	seed maphash.Seed
-	set  map[uint64]struct{}
+	h   maphash.Hash // its seed is drawn when first used
+	set map[uint64]struct{}
 }
 
-func newSeen() *seen { return &seen{seed: maphash.MakeSeed(), set: map[uint64]struct{}{}} }
+func newSeen() *seen { return &seen{set: map[uint64]struct{}{}} }
 
 // add records kind, a and b, and reports whether they were new.
 func (s *seen) add(kind byte, a, b string) bool {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
+	h := &s.h
+	h.Reset()
 	h.WriteByte(kind)
 	h.WriteString(a)
 	h.WriteByte(0)

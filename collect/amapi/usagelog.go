@@ -43,6 +43,7 @@ func parseUsageLogs(data []byte, ref collect.RawRef) ([]collect.Event, map[strin
 	var ignored map[string]int
 	var nc names
 	events.Elements(func(j int, raw jsonscan.Value) bool {
+		nc.reset()
 		ev, err := usageEvent(raw, &nc)
 		if err != nil {
 			if ignored == nil {
@@ -68,20 +69,24 @@ type member struct {
 // objectMembers returns the members of an object in order, a repeated
 // name once, with its last value, where it last appears. False if v is
 // not an object.
+//
+// The members are kept in nc's arena until nc.reset: an event's members
+// take no allocation of their own.
 func objectMembers(v jsonscan.Value, nc *names) ([]member, bool) {
 	if !v.IsObject() {
 		return nil, false
 	}
-	out := make([]member, 0, 8)
+	start := len(nc.arena)
 	v.MemberNames(func(raw []byte, value jsonscan.Value) bool {
 		n := nc.get(raw)
+		out := nc.arena[start:]
 		if i := slices.IndexFunc(out, func(m member) bool { return m.name.raw == n.raw }); i >= 0 {
-			out = slices.Delete(out, i, i+1)
+			nc.arena = slices.Delete(nc.arena, start+i, start+i+1)
 		}
-		out = append(out, member{n, value})
+		nc.arena = append(nc.arena, member{n, value})
 		return true
 	})
-	return out, true
+	return nc.arena[start:len(nc.arena):len(nc.arena)], true
 }
 
 func lookup(ms []member, name string) jsonscan.Value {
@@ -113,7 +118,8 @@ func usageEvent(raw jsonscan.Value, nc *names) (collect.Event, error) {
 	if kind == "" || t == nil {
 		return collect.Event{}, errors.New("no eventType or eventTime")
 	}
-	payload, ok := objectMembers(lookup(top, nc.payloadKey(kind)), nc)
+	k := nc.kind(kind)
+	payload, ok := objectMembers(lookup(top, k.payload), nc)
 	if !ok {
 		// A type newer than this code: take the first member, by name,
 		// that is an object named like an event payload.
@@ -136,7 +142,7 @@ func usageEvent(raw jsonscan.Value, nc *names) (collect.Event, error) {
 		return collect.Event{}, err
 	}
 	fields["event_id"] = stringValue(lookup(top, "eventId"))
-	return collect.Event{Time: *t, Type: strings.ToLower(kind), Fields: fields}, nil
+	return collect.Event{Time: *t, Type: k.lower, Fields: fields}, nil
 }
 
 // flatten copies ms into fields with snake-case names, nested objects'
@@ -168,9 +174,16 @@ type name struct{ raw, snake string }
 // names interns member names and the payload key of event types: a drain
 // sees the same few dozen millions of times. One per goroutine.
 type names struct {
-	byRaw   map[string]*name
-	payload map[string]string
+	byRaw map[string]*name
+	kinds map[string]kind
+	arena []member // the members of the event being read
 }
+
+// kind is an eventType's lower-case form and payload member.
+type kind struct{ lower, payload string }
+
+// reset empties the arena for the next event.
+func (n *names) reset() { n.arena = n.arena[:0] }
 
 // maxNames bounds the cache against hostile input naming members at
 // random.
@@ -191,17 +204,17 @@ func (n *names) get(raw []byte) *name {
 	return x
 }
 
-// payloadKey is payloadKey(kind), cached.
-func (n *names) payloadKey(kind string) string {
-	if k, ok := n.payload[kind]; ok {
+// kind returns the forms of an eventType, cached.
+func (n *names) kind(eventType string) kind {
+	if k, ok := n.kinds[eventType]; ok {
 		return k
 	}
-	k := payloadKey(kind)
-	if n.payload == nil {
-		n.payload = map[string]string{}
+	k := kind{lower: strings.ToLower(eventType), payload: payloadKey(eventType)}
+	if n.kinds == nil {
+		n.kinds = map[string]kind{}
 	}
-	if len(n.payload) < maxNames {
-		n.payload[kind] = k
+	if len(n.kinds) < maxNames {
+		n.kinds[eventType] = k
 	}
 	return k
 }

@@ -109,14 +109,22 @@ func (s *Server) servePubSub(w http.ResponseWriter, r *http.Request) {
 		body := []byte(`{"receivedMessages":[`)
 		n := 0
 		s.mu.Lock()
-		for _, m := range s.subscription {
+		for s.ackedPrefix < len(s.subscription) && s.subscription[s.ackedPrefix].acked {
+			s.ackedPrefix++
+		}
+		for _, m := range s.subscription[s.ackedPrefix:] {
 			if n == min(req.MaxMessages, 1000) {
 				break
 			}
 			if m.acked || (m.ackID != "" && now.Before(m.deadline)) {
 				continue
 			}
+			if s.leased == nil {
+				s.leased = map[string]*msgState{}
+			}
+			delete(s.leased, m.ackID)
 			m.ackID, m.deadline = newAckID(), now.Add(s.opts.AckDeadline)
+			s.leased[m.ackID] = m
 			m.attempts++
 			if n > 0 {
 				body = append(body, ',')
@@ -151,18 +159,18 @@ func (s *Server) servePubSub(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		for _, id := range req.AckIDs {
-			for _, m := range s.subscription {
-				// An ack id is good only while its lease lasts; a late
-				// ack is dropped, as Pub/Sub drops it, and the message
-				// is redelivered.
-				if m.ackID != id || m.acked || now.After(m.deadline) {
-					continue
-				}
-				if method == "acknowledge" {
-					m.acked = true
-				} else {
-					m.deadline = now.Add(extend)
-				}
+			// An ack id is good only while its lease lasts; a late ack
+			// is dropped, as Pub/Sub drops it, and the message is
+			// redelivered.
+			m := s.leased[id]
+			if m == nil || m.acked || now.After(m.deadline) {
+				continue
+			}
+			if method == "acknowledge" {
+				m.acked = true
+				delete(s.leased, id)
+			} else {
+				m.deadline = now.Add(extend)
 			}
 		}
 		s.mu.Unlock()

@@ -55,6 +55,8 @@ type Server struct {
 	tokens       map[string]tokenGrant
 	assertions   []string
 	subscription []*msgState
+	leased       map[string]*msgState // by ack id
+	ackedPrefix  int                  // subscription[:ackedPrefix] are all acknowledged
 	requests     []Request
 	inject       []injection
 }

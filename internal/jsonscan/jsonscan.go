@@ -13,6 +13,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf16"
@@ -31,36 +32,84 @@ var ErrNumber = errors.New("jsonscan: number out of range")
 // Valid reports whether data is one JSON value, with optional
 // surrounding whitespace.
 func Valid(data []byte) bool {
-	_, err := Parse(data)
-	return err == nil
+	i := skipSpace(data, 0)
+	end, err := skip(data, i, 0, nil)
+	return err == nil && skipSpace(data, end) == len(data)
 }
 
 // Value is a JSON value known to be valid, without surrounding
 // whitespace; only Parse makes one, so its methods do not check syntax
-// again.
-type Value struct{ b []byte }
+// again, and the ends of its objects and arrays, found while checking, are
+// not searched for again either.
+type Value struct {
+	doc        *document
+	start, end int32
+	ti         int32 // for an object or array, its index in doc.tape
+}
+
+// document is the input of one Parse and where each of its objects and
+// arrays ends.
+type document struct {
+	data []byte
+	tape []span // every object and array, in the order they open
+}
+
+// span is where an object or array ends, and the index in the tape of the
+// first container after it.
+type span struct{ end, next int32 }
+
+// MaxSize is the largest input Parse accepts.
+const MaxSize = 1<<31 - 1
 
 // Parse checks that data is one JSON value, with optional surrounding
 // whitespace, and returns it.
 func Parse(data []byte) (Value, error) {
+	if len(data) > MaxSize {
+		return Value{}, errors.New("jsonscan: input larger than 2 GiB")
+	}
 	i := skipSpace(data, 0)
-	end, err := skip(data, i, 0)
+	doc := &document{data: data}
+	end, err := skip(data, i, 0, &doc.tape)
 	if err != nil || skipSpace(data, end) != len(data) {
 		return Value{}, ErrSyntax
 	}
-	return Value{data[i:end]}, nil
+	return Value{doc: doc, start: int32(i), end: int32(end)}, nil
+}
+
+// text is the value's bytes.
+func (v Value) text() []byte {
+	if v.doc == nil {
+		return nil
+	}
+	return v.doc.data[v.start:v.end]
+}
+
+// child returns the value starting at doc.data[i], a member or element
+// of v, and its end; ti is the tape index of the next container inside v,
+// advanced past the child when the child is one.
+func (v Value) child(i int, ti *int32) (Value, int) {
+	data := v.doc.data
+	switch data[i] {
+	case '{', '[':
+		sp := v.doc.tape[*ti]
+		c := Value{doc: v.doc, start: int32(i), end: sp.end, ti: *ti}
+		*ti = sp.next
+		return c, int(sp.end)
+	}
+	end := skipValid(data, i)
+	return Value{doc: v.doc, start: int32(i), end: int32(end)}, end
 }
 
 // Bytes returns the value's text.
-func (v Value) Bytes() []byte { return v.b }
+func (v Value) Bytes() []byte { return v.text() }
 
 // Kind is the value's first byte: '{', '[', '"', 't', 'f', 'n', or '-' or
 // a digit for a number; 0 for the zero Value.
 func (v Value) Kind() byte {
-	if len(v.b) == 0 {
+	if v.doc == nil {
 		return 0
 	}
-	return v.b[0]
+	return v.doc.data[v.start]
 }
 
 // IsObject reports whether the value is an object.
@@ -68,10 +117,10 @@ func (v Value) IsObject() bool { return v.Kind() == '{' }
 
 // Decode decodes the value as json.Unmarshal into an `any` would.
 func (v Value) Decode() (any, error) {
-	if len(v.b) == 0 {
+	if v.doc == nil {
 		return nil, ErrSyntax
 	}
-	d := decoder{data: v.b}
+	d := decoder{data: v.text()}
 	x := d.value(0)
 	return x, d.err
 }
@@ -81,8 +130,38 @@ func (v Value) String() (string, bool) {
 	if v.Kind() != '"' {
 		return "", false
 	}
-	d := decoder{data: v.b}
-	return d.unquote(0, len(v.b)), true
+	d := decoder{data: v.text()}
+	return d.unquote(0, int(v.end-v.start)), true
+}
+
+// PlainString returns the bytes inside a string that holds no escapes and
+// only ASCII (its text is its value), without copying them; false for any
+// other string or kind.
+func (v Value) PlainString() ([]byte, bool) {
+	if v.Kind() != '"' {
+		return nil, false
+	}
+	s := v.doc.data[v.start+1 : v.end-1]
+	if hasByte(s, '\\') || !isASCII(s) {
+		return nil, false
+	}
+	return s, true
+}
+
+// isASCII reports whether s is all ASCII, eight bytes at a time.
+func isASCII(s []byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(s[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Decode decodes data as json.Unmarshal into an `any` would.
@@ -104,15 +183,16 @@ func (v Value) Members(fn func(name string, value Value) bool) {
 // during the call, sparing a string per member: a caller that keeps names
 // interns them.
 func (v Value) MemberNames(fn func(name []byte, value Value) bool) {
-	data := v.b
 	if v.Kind() != '{' {
 		return
 	}
-	i := skipSpace(data, 1)
+	data := v.doc.data
+	i := skipSpace(data, int(v.start)+1)
 	if data[i] == '}' {
 		return
 	}
 	var scratch []byte
+	ti := v.ti + 1
 	for {
 		end := stringEnd(data, i)
 		name := data[i+1 : end-1]
@@ -121,8 +201,8 @@ func (v Value) MemberNames(fn func(name []byte, value Value) bool) {
 			name = scratch
 		}
 		i = skipSpace(data, skipSpace(data, end)+1) // ':'
-		vend := skipValid(data, i)
-		if !fn(name, Value{data[i:vend]}) {
+		value, vend := v.child(i, &ti)
+		if !fn(name, value) {
 			return
 		}
 		i = skipSpace(data, vend)
@@ -136,17 +216,18 @@ func (v Value) MemberNames(fn func(name []byte, value Value) bool) {
 // Elements calls fn with each element of an array, in order, until fn
 // returns false. It does nothing for other kinds.
 func (v Value) Elements(fn func(i int, value Value) bool) {
-	data := v.b
 	if v.Kind() != '[' {
 		return
 	}
-	i := skipSpace(data, 1)
+	data := v.doc.data
+	i := skipSpace(data, int(v.start)+1)
 	if data[i] == ']' {
 		return
 	}
+	ti := v.ti + 1
 	for n := 0; ; n++ {
-		end := skipValid(data, i)
-		if !fn(n, Value{data[i:end]}) {
+		value, end := v.child(i, &ti)
+		if !fn(n, value) {
 			return
 		}
 		i = skipSpace(data, end)
@@ -225,7 +306,7 @@ func skipSpace(data []byte, i int) int {
 
 // skip returns the end of the value starting at data[i], checking its
 // syntax.
-func skip(data []byte, i, depth int) (int, error) {
+func skip(data []byte, i, depth int, tape *[]span) (int, error) {
 	if i >= len(data) {
 		return 0, ErrSyntax
 	}
@@ -240,9 +321,20 @@ func skip(data []byte, i, depth int) (int, error) {
 		if c == '[' {
 			closing = ']'
 		}
+		ti := -1
+		if tape != nil {
+			ti = len(*tape)
+			*tape = append(*tape, span{})
+		}
+		done := func(end int) (int, error) {
+			if tape != nil {
+				(*tape)[ti] = span{end: int32(end), next: int32(len(*tape))}
+			}
+			return end, nil
+		}
 		i = skipSpace(data, i+1)
 		if i < len(data) && data[i] == closing {
-			return i + 1, nil
+			return done(i + 1)
 		}
 		for {
 			var err error
@@ -259,7 +351,7 @@ func skip(data []byte, i, depth int) (int, error) {
 				}
 				i = skipSpace(data, i+1)
 			}
-			if i, err = skip(data, i, depth+1); err != nil {
+			if i, err = skip(data, i, depth+1, tape); err != nil {
 				return 0, err
 			}
 			i = skipSpace(data, i)
@@ -267,7 +359,7 @@ func skip(data []byte, i, depth int) (int, error) {
 				return 0, ErrSyntax
 			}
 			if data[i] == closing {
-				return i + 1, nil
+				return done(i + 1)
 			}
 			if data[i] != ',' {
 				return 0, ErrSyntax
@@ -346,11 +438,31 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasZeroByte is non-zero when a byte of x is zero.
+func hasZeroByte(x uint64) uint64 { return (x - lsb) & ^x & msb }
+
+// hasLessByte is non-zero when a byte of x is less than n (n ≤ 128).
+func hasLessByte(x uint64, n uint64) uint64 { return (x - lsb*n) & ^x & msb }
+
 // skipString returns the end of the string starting at data[i] (a quote),
 // checking its syntax.
 func skipString(data []byte, i int) (int, error) {
 	i++
 	for {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character, then byte by byte.
+		for i+8 <= len(data) {
+			x := binary.LittleEndian.Uint64(data[i:])
+			if hasZeroByte(x^(lsb*'"'))|hasZeroByte(x^(lsb*'\\'))|hasLessByte(x, 0x20) != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(data) && plain[data[i]] {
 			i++
 		}
@@ -457,14 +569,7 @@ func (d *decoder) valueAt(i int) (any, int) {
 // unquote returns the string data[start:end] (with its quotes) holds.
 func (d *decoder) unquote(start, end int) string {
 	s := d.data[start+1 : end-1]
-	plain := true
-	for _, c := range s {
-		if c == '\\' || c >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
-	if plain || (utf8.Valid(s) && !hasByte(s, '\\')) {
+	if !hasByte(s, '\\') && (isASCII(s) || utf8.Valid(s)) {
 		return string(s)
 	}
 	return string(appendUnquoted(make([]byte, 0, len(s)+8), s))
@@ -522,14 +627,7 @@ func appendUnquoted(b, s []byte) []byte {
 	return b
 }
 
-func hasByte(s []byte, c byte) bool {
-	for _, x := range s {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
+func hasByte(s []byte, c byte) bool { return bytes.IndexByte(s, c) >= 0 }
 
 func hex4(s []byte) rune {
 	var r rune

@@ -11,6 +11,7 @@ var seeds = []string{
 	`{}`, `[]`, `null`, `true`, `false`, `0`, `-0`, `1.5e3`, `-12.25E-2`, `1e400`, `-1e400`, `"x"`,
 	` {"a": [1, "two", {"b": null}], "a": true} `,
 	`{"device":"enterprises/e/devices/d","usageLogEvents":[{"eventId":"1","eventType":"DNS","dnsEvent":{"hostname":"a.example","resolvedIpAddresses":["10.0.0.1"]}}]}`,
+	`"0123456789abcdef0123456789abcdef"`, "\"01234567\x1f89\"", `"0123456789\"01234567"`, `"01234567890123456789\\"`,
 	`"\u00e9\ud83d\ude00\ud800\u0041\udc00x\\\"\/\b\f\n\r\t"`, "\"\xff\xfe ok \xe2\x80\xa8\"",
 	`{"A":1,"a":2}`, `[1,]`, `{"a":1,}`, `01`, `1.`, `.5`, `-`, `1e`, `tru`, `nul`, `"\x"`, `"\u12"`, "\"a\x01\"",
 	`[1] x`, `{"a" 1}`, `{1:2}`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
@@ -44,6 +45,9 @@ func compare(t *testing.T, data []byte) {
 	}
 	if s, ok := val.String(); ok && wantErr == nil && s != want {
 		t.Fatalf("String(%q) = %q, want %q", data, s, want)
+	}
+	if raw, ok := val.PlainString(); ok && string(raw) != want {
+		t.Fatalf("PlainString(%q) = %q, want %q", data, raw, want)
 	}
 	if m, ok := want.(map[string]any); ok && wantErr == nil {
 		seen := map[string]any{}
