@@ -50,6 +50,9 @@ func Run(ctx context.Context, src Source, req Request, st *Staging, acq *Acquisi
 	if req.Done == nil {
 		req.Done = st.Done
 	}
+	if req.Written == nil && st.Resumed() != nil {
+		req.Written = st.ReadWritten
+	}
 	acq.Sources = []Descriptor{desc}
 	if req.All {
 		acq.Targets = []string{"all"}

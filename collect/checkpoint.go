@@ -97,6 +97,45 @@ func (s *Staging) SetCheckpointInterval(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// ReadWritten calls fn with each line of the record file named file, as
+// written so far (a resumed staging holds only what its checkpoint
+// covers). It implements Request.Written.
+func (s *Staging) ReadWritten(file string, fn func(line []byte) error) error {
+	if !slices.Contains(recordFiles, file) {
+		return fmt.Errorf("no record file %q", file)
+	}
+	s.mu.Lock()
+	var err error
+	if r := s.records[file]; r != nil {
+		err = r.w.Flush()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(s.dir, file))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			if err := fn(line[:len(line)-1]); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
 // Resumed returns the checkpoint a resumed staging started from, or nil.
 func (s *Staging) Resumed() *Checkpoint {
 	s.mu.Lock()

@@ -51,6 +51,12 @@ type Request struct {
 	// in Sink.UnitDone) finished before this run was resumed: the source
 	// must not fetch them again. Run sets it from the staging.
 	Done func(unit string) bool
+	// Written streams the record lines of file (EventsFile, DevicesFile, …)
+	// written before this run was resumed, for a source that must not write
+	// again what a finished unit holds (the same usage-log event in another
+	// message). Nil when the run is not a resume. Run sets it from the
+	// staging.
+	Written func(file string, fn func(line []byte) error) error
 }
 
 // IsDone reports whether unit was finished before a resume.

@@ -94,6 +94,9 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
 	im.Logs = LogStats{Ignored: map[string]int{}}
 	written, events := map[string]bool{}, newSeen()
+	if err := events.addWritten(req); err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
 	var batch []received
 	first := 1
 	flush := func(last int) error {

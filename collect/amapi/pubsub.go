@@ -104,9 +104,12 @@ type received struct {
 func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collect.Sink, keep func(deviceKey string) bool, listed map[string]bool) (LogStats, error) {
 	st := LogStats{Ignored: map[string]int{}}
 	written := map[string]bool{} // message ids written in this run
-	events := newSeen()          // devices listed or written, and events written, in this run
+	events := newSeen()          // devices listed or written, and events written, in this run or before its resume
 	for key := range listed {
 		events.add('d', key, "")
+	}
+	if err := events.addWritten(req); err != nil {
+		return st, &httpsource.StagingError{Err: err}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	raw := make(chan pulled)     // pulled, to be prepared
@@ -571,6 +574,61 @@ type seen struct {
 }
 
 func newSeen() *seen { return &seen{set: map[uint64]struct{}{}} }
+
+// addWritten adds the devices and usage-log events written before a
+// resume, so that an event repeated in a message that comes after the
+// resume is still written once.
+func (s *seen) addWritten(req collect.Request) error {
+	if req.Written == nil {
+		return nil
+	}
+	err := req.Written(collect.DevicesFile, func(line []byte) error {
+		v, err := jsonscan.Parse(line)
+		if err != nil {
+			return err
+		}
+		v.Members(func(name string, v jsonscan.Value) bool {
+			if name == "key" {
+				key, _ := v.String()
+				s.add('d', key, "")
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading the devices written before the resume: %w", err)
+	}
+	err = req.Written(collect.EventsFile, func(line []byte) error {
+		v, err := jsonscan.Parse(line)
+		if err != nil {
+			return err
+		}
+		var key, id string
+		v.Members(func(name string, v jsonscan.Value) bool {
+			switch name {
+			case "device_key":
+				key, _ = v.String()
+			case "fields":
+				v.Members(func(name string, v jsonscan.Value) bool {
+					if name == "event_id" {
+						id, _ = v.String()
+					}
+					return true
+				})
+			}
+			return true
+		})
+		if id != "" {
+			s.add('e', key, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading the events written before the resume: %w", err)
+	}
+	return nil
+}
 
 // add records kind, a and b, and reports whether they were new.
 func (s *seen) add(kind byte, a, b string) bool {

@@ -320,3 +320,49 @@ func TestSlowWritesKeepTheirLeases(t *testing.T) {
 		t.Errorf("%d lease extensions, stats %+v; want extensions, no redelivery, everything acknowledged", extended, ps)
 	}
 }
+
+// An event already written before a resume, published again in a message
+// of its own after the resume (a publisher repeating itself, not a
+// redelivery), is recognised by its device and eventId and not written
+// again.
+func TestEventRepeatedAcrossResumeWrittenOnce(t *testing.T) {
+	sim, cfg := logSim(t, 10*time.Second)
+	dir := filepath.Join(t.TempDir(), "acq")
+	st, err := collect.NewResumableStaging(dir, "fp", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := New(cfg)
+	if err := runWith(src, st); err != nil {
+		t.Fatal(err)
+	}
+	st.Abort() // killed after the drain, before finishing
+	before := usageEvents(t, dir)
+	var again googlesim.Message
+	for _, m := range sim.UsageLogs() {
+		if m.Attributes["notificationType"] == "USAGE_LOGS" {
+			again = m
+			break
+		}
+	}
+	again.ID = "9999999999999999"
+	sim.Publish(again)
+
+	st, err = collect.ResumeStaging(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ = New(cfg)
+	if err := collect.Run(context.Background(), src, collect.Request{All: true}, st, &collect.Acquisition{ID: "a"}, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	if got := usageEvents(t, dir); !slices.Equal(got, before) {
+		t.Errorf("after the resume: %d events, want the %d written before", len(got), len(before))
+	}
+	if src.Logs.Messages != 1 || src.Logs.DuplicateEvents == 0 || src.Logs.Events != 0 {
+		t.Errorf("resumed run's stats %+v: want one message whose events were all written before", src.Logs)
+	}
+	if ps := sim.PubSubStats(); ps.Acked != ps.Published {
+		t.Errorf("%d of %d messages acknowledged", ps.Acked, ps.Published)
+	}
+}
