@@ -30,6 +30,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	iocdata "github.com/custos-ir/custos/third_party/iocs"
 )
 
 // Limits on what a bundle may hold.
@@ -66,6 +68,9 @@ type Bundle struct {
 	Indicators int            `json:"indicators"`
 	Loaded     int            `json:"loaded"`
 	Skipped    map[string]int `json:"skipped,omitempty"` // reason -> count
+	// Attribution is the credit the publisher asks for, known for the
+	// bundles custos ships (by digest).
+	Attribution string `json:"attribution,omitempty"`
 }
 
 // Set is the indicators of every bundle loaded, by key and normalised
@@ -203,6 +208,9 @@ func (s *Set) Add(name string, r io.Reader) error {
 		return fmt.Errorf("%s: not a STIX bundle (type %q)", name, bundle.Type)
 	}
 	b := Bundle{Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Spec: bundle.SpecVersion, Malware: []string{}}
+	if _, ok := iocdata.Published[b.SHA256]; ok {
+		b.Attribution = iocdata.Attribution
+	}
 	malware := map[string]string{}
 	for _, o := range bundle.Objects {
 		if o.Type == "malware" && !o.Revoked {
@@ -284,6 +292,20 @@ func (s *Set) Add(name string, r io.Reader) error {
 	s.Bundles = append(s.Bundles, b)
 	sort.SliceStable(s.Bundles, func(i, j int) bool { return s.Bundles[i].Name < s.Bundles[j].Name })
 	return nil
+}
+
+// AddTerm adds one indicator by hand (playbook tests use it): key =
+// value, of the named malware.
+func (s *Set) AddTerm(key, value, malware string) {
+	key = canonicalKey(key)
+	if s.index == nil {
+		s.index = map[string]map[string][]*Indicator{}
+	}
+	if s.index[key] == nil {
+		s.index[key] = map[string][]*Indicator{}
+	}
+	v := normalise(key, value)
+	s.index[key][v] = append(s.index[key][v], &Indicator{ID: "indicator--test", Malware: malware, Bundle: "test", Key: key, Value: value})
 }
 
 // canonicalKey folds the spellings of a key: file:hashes.'SHA-256' and

@@ -73,7 +73,8 @@ func TestRealBundles(t *testing.T) {
 	}
 	for _, b := range s.Bundles {
 		w := want[b.Name]
-		if b.Indicators != w.indicators || b.Loaded != w.indicators || len(b.Skipped) != 0 || !reflect.DeepEqual(b.Malware, []string{w.malware}) || len(b.SHA256) != 64 {
+		if b.Indicators != w.indicators || b.Loaded != w.indicators || len(b.Skipped) != 0 || !reflect.DeepEqual(b.Malware, []string{w.malware}) ||
+			b.SHA256 == "" || iocdata.Published[b.SHA256] != b.Name || b.Attribution != iocdata.Attribution {
 			t.Errorf("%s: %+v; want %d indicators all loaded, malware %s", b.Name, b, w.indicators, w.malware)
 		}
 	}

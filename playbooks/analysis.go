@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/iocs"
 )
 
 // Analysis is findings.json (documented in docs/findings.md).
@@ -21,11 +23,16 @@ type Analysis struct {
 	Tactic        TacticRef       `json:"tactic"`
 	Unverified    bool            `json:"unverified_evidence,omitempty"`
 	Archives      []ArchiveRef    `json:"archives"`
+	IOCBundles    []iocs.Bundle   `json:"ioc_bundles"`
 	Playbooks     []PlaybookRef   `json:"playbooks"`
 	Devices       []DeviceSummary `json:"devices"`
 	Findings      []Finding       `json:"findings"`
 	Coverage      []Coverage      `json:"coverage"`
 	Gaps          []collect.Gap   `json:"gaps"`
+	// EventsRead counts the events the event-scope playbooks read, and
+	// EventsUnattributed those of devices no archive describes.
+	EventsRead         int `json:"events_read"`
+	EventsUnattributed int `json:"events_unattributed,omitempty"`
 }
 
 // TacticRef names the tactic the analysis is keyed to.
@@ -72,25 +79,53 @@ type DeviceSummary struct {
 
 // Finding is one playbook match.
 type Finding struct {
-	ID             string        `json:"id"`
-	Playbook       string        `json:"playbook"`
-	Title          string        `json:"title"`
-	Tactic         string        `json:"tactic"`
-	Techniques     []string      `json:"techniques"`
-	Role           string        `json:"role"`
-	Device         string        `json:"device"`
-	DeviceName     string        `json:"device_name"`
-	App            *AppRef       `json:"app,omitempty"`
-	Severity       string        `json:"severity"`
-	Confidence     string        `json:"confidence"`
-	BaseConfidence string        `json:"base_confidence"`
-	CorroboratedBy []string      `json:"corroborated_by"`
-	ObservedFrom   *time.Time    `json:"observed_from,omitempty"`
-	ObservedTo     *time.Time    `json:"observed_to,omitempty"`
-	Facts          []Fact        `json:"facts"`
-	Rationale      string        `json:"rationale"`
-	Evidence       []EvidenceRef `json:"evidence"`
-	Response       Response      `json:"response"`
+	ID             string     `json:"id"`
+	Playbook       string     `json:"playbook"`
+	Title          string     `json:"title"`
+	Tactic         string     `json:"tactic"`
+	Techniques     []string   `json:"techniques"`
+	Role           string     `json:"role"`
+	Device         string     `json:"device"`
+	DeviceName     string     `json:"device_name"`
+	App            *AppRef    `json:"app,omitempty"`
+	Severity       string     `json:"severity"`
+	Confidence     string     `json:"confidence"`
+	BaseConfidence string     `json:"base_confidence"`
+	CorroboratedBy []string   `json:"corroborated_by"`
+	ObservedFrom   *time.Time `json:"observed_from,omitempty"`
+	ObservedTo     *time.Time `json:"observed_to,omitempty"`
+	Facts          []Fact     `json:"facts"`
+	Adjustments    []string   `json:"adjustments,omitempty"` // why severity or confidence changed
+	Indicators     []IOCRef   `json:"indicators,omitempty"`
+	// Observations are the matching events of an event-scope playbook
+	// (the first MaxObservations; ObservationCount says how many).
+	Observations     []Observation `json:"observations,omitempty"`
+	ObservationCount int           `json:"observation_count,omitempty"`
+	Rationale        string        `json:"rationale"`
+	Evidence         []EvidenceRef `json:"evidence"`
+	Response         Response      `json:"response"`
+}
+
+// MaxObservations is how many matching events a finding lists.
+const MaxObservations = 50
+
+// Observation is one event behind a finding: when, what it says, and
+// where it is.
+type Observation struct {
+	Time     time.Time   `json:"time"`
+	Type     string      `json:"type"`
+	Severity string      `json:"severity"`
+	Facts    []Fact      `json:"facts"`
+	Evidence EvidenceRef `json:"evidence"`
+}
+
+// IOCRef is an indicator a finding matched, with its provenance.
+type IOCRef struct {
+	ID      string `json:"id"`
+	Malware string `json:"malware"`
+	Bundle  string `json:"bundle"`
+	Key     string `json:"key"`
+	Value   string `json:"value"`
 }
 
 // AppRef names the app a finding is about.
@@ -140,20 +175,167 @@ type Input struct {
 	// Origin maps a device key to the archive its records came from.
 	Origin   map[string]ArchiveRef
 	Archives []ArchiveRef
+	// Events are analysed by Analyze; LoadEvidence streams them to an
+	// Analyzer instead of holding them.
+	Events []collect.Event
 }
 
-// Analyze runs every playbook over the input.
-func Analyze(in Input, pbs []*Playbook, now time.Time, tool string) (*Analysis, error) {
+// Options configures an analysis.
+type Options struct {
+	IOCs *iocs.Set
+	Now  time.Time
+	Tool string
+	// DeveloperGroups are device categories (Intune device category, AMAPI
+	// policy) whose devices are developers' (fleet.Developer).
+	DeveloperGroups []string
+}
+
+// Analyze runs every playbook over the input, its events included.
+func Analyze(in Input, pbs []*Playbook, opts Options) (*Analysis, error) {
+	an := NewAnalyzer(pbs, opts)
+	devs := map[string]*collect.Device{}
+	for i := range in.Devices {
+		devs[in.Devices[i].Key] = &in.Devices[i]
+	}
+	for _, e := range in.Events {
+		if err := an.Event(in.Origin[e.DeviceKey], devs[e.DeviceKey], e); err != nil {
+			return nil, err
+		}
+	}
+	return an.Finish(in)
+}
+
+// Analyzer runs the playbooks: event-scope ones on each event as it is
+// read (Event), the others on the devices and apps at the end (Finish).
+// Events are not kept, only the findings they give.
+type Analyzer struct {
+	pbs      []*Playbook
+	opts     Options
+	byType   map[string][]*Playbook
+	fleet    *Fleet
+	findings map[string]*Finding // event-scope findings by playbook and device
+	order    []string
+	read     int
+	orphans  int
+}
+
+// NewAnalyzer prepares an analysis with pbs.
+func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
+	an := &Analyzer{pbs: pbs, opts: opts, byType: map[string][]*Playbook{}, findings: map[string]*Finding{},
+		// Events are read before the fleet's apps are counted: an event's
+		// fleet knows the declared groups, not app prevalence.
+		fleet: &Fleet{developer: opts.DeveloperGroups, appDevices: map[string]map[string]bool{}}}
+	for _, p := range pbs {
+		for _, t := range p.EventTypes {
+			an.byType[t] = append(an.byType[t], p)
+		}
+	}
+	return an
+}
+
+// Event runs the event-scope playbooks that read e's type. d is the
+// device e belongs to, nil if no archive describes it (the event is then
+// counted, not analysed).
+func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event) error {
+	pbs := an.byType[e.Type]
+	if len(pbs) == 0 {
+		return nil
+	}
+	an.read++
+	if d == nil {
+		an.orphans++
+		return nil
+	}
+	view := &EventView{Event: e}
+	for _, p := range pbs {
+		if !p.Applies(*d) {
+			continue
+		}
+		var hits []*iocs.Indicator
+		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits}
+		ok, err := p.Eval(env)
+		if err != nil {
+			return fmt.Errorf("event %s of %s: %w", e.Type, d.Key, err)
+		}
+		if !ok {
+			continue
+		}
+		key := p.ID + "\x00" + d.Key
+		f := an.findings[key]
+		if f == nil {
+			nf := newFinding(p, env, origin)
+			nf.ObservedFrom, nf.ObservedTo = nil, nil
+			nf.Severity, nf.Confidence, nf.BaseConfidence = "", "", "" // set by the events' adjusted levels
+			f = &nf
+			an.findings[key] = f
+			an.order = append(an.order, key)
+		}
+		sev, conf, why := p.Adjusted(env)
+		f.raise(sev, conf, why)
+		t := e.Time
+		if f.ObservedFrom == nil || t.Before(*f.ObservedFrom) {
+			f.ObservedFrom = &t
+		}
+		if f.ObservedTo == nil || t.After(*f.ObservedTo) {
+			t2 := t
+			f.ObservedTo = &t2
+		}
+		f.ObservationCount++
+		if len(f.Observations) < MaxObservations {
+			f.Observations = append(f.Observations, Observation{Time: e.Time, Type: e.Type, Severity: sev, Facts: p.FactValues(env), Evidence: evidence(origin, e.Raw)})
+		}
+		f.addIndicators(hits) // the facts may have matched more
+
+	}
+	return nil
+}
+
+// raise takes the higher severity and confidence, and the reasons.
+func (f *Finding) raise(sev, conf string, why []string) {
+	if slices.Index(Severities, sev) > slices.Index(Severities, f.Severity) {
+		f.Severity = sev
+	}
+	if slices.Index(Confidences, conf) > slices.Index(Confidences, f.BaseConfidence) {
+		f.BaseConfidence, f.Confidence = conf, conf
+	}
+	for _, w := range why {
+		if !slices.Contains(f.Adjustments, w) {
+			f.Adjustments = append(f.Adjustments, w)
+		}
+	}
+}
+
+func (f *Finding) addIndicators(hits []*iocs.Indicator) {
+	for _, h := range hits {
+		r := IOCRef{ID: h.ID, Malware: h.Malware, Bundle: h.Bundle, Key: h.Key, Value: h.Value}
+		if !slices.Contains(f.Indicators, r) {
+			f.Indicators = append(f.Indicators, r)
+		}
+	}
+}
+
+// Finish runs the device- and app-scope playbooks over in and returns the
+// analysis with the event findings.
+func (an *Analyzer) Finish(in Input) (*Analysis, error) {
+	pbs, now := an.pbs, an.opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	a := &Analysis{
-		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: tool,
+		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: an.opts.Tool,
 		AttackRelease: AttackRelease, Tactic: TacticRef{TacticID, TacticName},
-		Archives: in.Archives, Gaps: in.Gaps,
+		Archives: in.Archives, Gaps: in.Gaps, IOCBundles: []iocs.Bundle{},
 		Findings: []Finding{}, Coverage: []Coverage{},
+		EventsRead: an.read, EventsUnattributed: an.orphans,
+	}
+	if an.opts.IOCs != nil {
+		a.IOCBundles = append(a.IOCBundles, an.opts.IOCs.Bundles...)
 	}
 	for _, p := range pbs {
 		a.Playbooks = append(a.Playbooks, PlaybookRef{ID: p.ID, Title: p.Title, File: p.File, Techniques: p.Techniques})
 	}
 	fleet := NewFleet(in.Apps)
+	fleet.developer = an.opts.DeveloperGroups
 	appsOf := map[string][]*collect.App{}
 	for i := range in.Apps {
 		appsOf[in.Apps[i].DeviceKey] = append(appsOf[in.Apps[i].DeviceKey], &in.Apps[i])
@@ -163,7 +345,7 @@ func Analyze(in Input, pbs []*Playbook, now time.Time, tool string) (*Analysis, 
 	for _, d := range devices {
 		origin := in.Origin[d.Key]
 		for _, p := range pbs {
-			if !p.Applies(d) {
+			if !p.Applies(d) || p.Scope == "event" {
 				continue
 			}
 			envs := []Env{{Device: d, Fleet: fleet}}
@@ -174,16 +356,40 @@ func Analyze(in Input, pbs []*Playbook, now time.Time, tool string) (*Analysis, 
 				}
 			}
 			for _, env := range envs {
+				var hits []*iocs.Indicator
+				env.iocs, env.hits = an.opts.IOCs, &hits
 				ok, err := p.Eval(env)
 				if err != nil {
 					return nil, fmt.Errorf("device %s: %w", d.Key, err)
 				}
 				if ok {
-					a.Findings = append(a.Findings, newFinding(p, env, origin))
+					f := newFinding(p, env, origin)
+					sev, conf, why := p.Adjusted(env)
+					f.Severity, f.Confidence, f.BaseConfidence = sev, conf, conf
+					f.Adjustments = why
+					f.addIndicators(hits)
+					a.Findings = append(a.Findings, f)
 				}
 			}
 		}
 	}
+	digest := map[string]string{}
+	for _, ar := range in.Archives {
+		digest[ar.Name] = ar.SHA256
+	}
+	for _, k := range an.order {
+		f := *an.findings[k]
+		// Streamed events knew their archive by name only.
+		for i := range f.Evidence {
+			f.Evidence[i].ArchiveSHA256 = cmp.Or(f.Evidence[i].ArchiveSHA256, digest[f.Evidence[i].Archive])
+		}
+		for i := range f.Observations {
+			ev := &f.Observations[i].Evidence
+			ev.ArchiveSHA256 = cmp.Or(ev.ArchiveSHA256, digest[ev.Archive])
+		}
+		a.Findings = append(a.Findings, f)
+	}
+	sort.SliceStable(a.Findings, func(i, j int) bool { return a.Findings[i].Device < a.Findings[j].Device })
 	corroborate(a.Findings)
 	a.Coverage, a.Devices = coverage(devices, in, pbs, a.Findings)
 	return a, nil
@@ -202,6 +408,11 @@ func newFinding(p *Playbook, env Env, origin ArchiveRef) Finding {
 		f.App = &AppRef{Name: env.App.Name, Version: env.App.Version, Publisher: env.App.Publisher, AppID: env.App.AppID}
 		f.Evidence = append(f.Evidence, evidence(origin, env.App.Raw))
 		idSrc += "\x00" + AppKey(*env.App) + "\x00" + env.App.Version
+	}
+	if env.Event != nil {
+		// One finding per playbook and device: the events are its
+		// observations, and the device's facts are stated once.
+		f.Facts = []Fact{{Label: "Device", Value: d.Name + " (" + d.Platform + " " + d.OSVersion + ", " + d.Model + ")"}}
 	}
 	if d.LastSeenAt != nil {
 		t := *d.LastSeenAt

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/iocs"
 )
 
 func fleetInput() Input {
@@ -50,7 +52,7 @@ func TestAnalyze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := Analyze(fleetInput(), pbs, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), "test")
+	a, err := Analyze(fleetInput(), pbs, Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), Tool: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,11 @@ func TestAnalyze(t *testing.T) {
 	for _, c := range a.Coverage {
 		cov[c.Device+"/"+c.Technique] = c
 	}
-	if cov["intune:00/T1623.001"].State != StateFinding || cov["intune:05/T1623.001"].State != StateObservedClear {
+	// Intune reports no device logs: the ADB playbooks cannot see
+	// T1623.001 there, so it is not observable even where the jailbreak
+	// playbook saw nothing.
+	if cov["intune:00/T1623.001"].State != StateFinding || cov["intune:05/T1623.001"].State != StateNotObservable ||
+		!strings.Contains(cov["intune:05/T1623.001"].Why, "device_logs") {
 		t.Errorf("coverage of T1623.001: %+v %+v", cov["intune:00/T1623.001"], cov["intune:05/T1623.001"])
 	}
 	if c := cov["intune:05/T1575"]; c.State != StateNotObservable || c.Why == "" {
@@ -168,4 +174,76 @@ func FuzzParsePlaybook(f *testing.F) {
 		// A playbook that loads must run its own tests without panicking.
 		p.RunTests()
 	})
+}
+
+// Event-scope playbooks: one finding per playbook and device, its events
+// as observations with their evidence, severity from the worst event,
+// indicators with their provenance; events of devices no archive
+// describes are counted, not analysed.
+func TestAnalyzeEvents(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := ArchiveRef{Name: "B.tar.zst", SHA256: strings.Repeat("b", 64), Verified: true}
+	in := Input{Origin: map[string]ArchiveRef{}, Archives: []ArchiveRef{ref}}
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, d := range []collect.Device{
+		{Key: "amapi:victim", Source: "amapi", Name: "victim", Platform: "android", Compromised: collect.Compromised{Value: "false"}},
+		{Key: "amapi:dev", Source: "amapi", Name: "dev", Platform: "android", Category: "developers", Compromised: collect.Compromised{Value: "false"}},
+	} {
+		in.Devices = append(in.Devices, d)
+		in.Origin[d.Key] = ref
+	}
+	ev := func(dev, typ string, i int, fields map[string]any) collect.Event {
+		return collect.Event{DeviceKey: dev, Type: typ, Time: at.Add(time.Duration(i) * time.Minute), Fields: fields,
+			Raw: collect.RawRef{Path: "raw/amapi/000003.json", SHA256: strings.Repeat("e", 64), Pointer: fmt.Sprintf("/messages/0/data/usageLogEvents/%d", i)}}
+	}
+	in.Events = []collect.Event{
+		ev("amapi:victim", "adb_shell_command", 0, map[string]any{"shell_cmd": "pm list packages"}),
+		ev("amapi:victim", "adb_shell_command", 1, map[string]any{"shell_cmd": "pm install /data/local/tmp/a.apk"}),
+		ev("amapi:victim", "app_process_start", 2, map[string]any{"process_name": "com.serv.services", "apk_sha256_hash": "AA", "package_names": []any{"com.serv.services"}}),
+		ev("amapi:victim", "dns", 3, map[string]any{"hostname": "example.org"}),
+		ev("amapi:dev", "adb_shell_command", 4, map[string]any{"shell_cmd": "logcat -d"}),
+		ev("amapi:gone", "adb_shell_command", 5, map[string]any{"shell_cmd": "id"}),
+	}
+	set := &iocs.Set{}
+	set.AddTerm("file:hashes.sha256", "aa", "TestSpy")
+	a, err := Analyze(in, pbs, Options{IOCs: set, Now: at, Tool: "test", DeveloperGroups: []string{"developers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Finding{}
+	for _, f := range a.Findings {
+		got[f.Playbook+"@"+f.Device] = f
+	}
+	adb := got["adb-shell-command@amapi:victim"]
+	if adb.Severity != "high" || adb.ObservationCount != 2 || len(adb.Observations) != 2 || len(adb.Adjustments) != 1 {
+		t.Fatalf("ADB finding on the victim: %+v", adb)
+	}
+	if o := adb.Observations[1]; o.Severity != "high" || o.Facts[0].Value != "pm install /data/local/tmp/a.apk" ||
+		o.Evidence.Pointer != "/messages/0/data/usageLogEvents/1" || o.Evidence.ArchiveSHA256 != ref.SHA256 || o.Evidence.Path != "data/raw/amapi/000003.json" {
+		t.Errorf("observation %+v", o)
+	}
+	if !adb.ObservedFrom.Equal(at) || !adb.ObservedTo.Equal(at.Add(time.Minute)) {
+		t.Errorf("observed %v to %v", adb.ObservedFrom, adb.ObservedTo)
+	}
+	if dev := got["adb-shell-command@amapi:dev"]; dev.Severity != "low" {
+		t.Errorf("developer's phone: %+v", dev)
+	}
+	ioc := got["ioc-process-start@amapi:victim"]
+	if ioc.Severity != "critical" || ioc.Role != "execution" || len(ioc.Indicators) != 1 || ioc.Indicators[0].Malware != "TestSpy" {
+		t.Errorf("IOC process start: %+v", ioc)
+	}
+	if !slices.Contains(ioc.CorroboratedBy, adb.ID) {
+		t.Errorf("the process start is not corroborated by the ADB install: %v", ioc.CorroboratedBy)
+	}
+	if a.EventsRead != 5 || a.EventsUnattributed != 1 {
+		t.Errorf("events read %d, unattributed %d; want 5 and 1 (the DNS event has no playbook)", a.EventsRead, a.EventsUnattributed)
+	}
+	for k := range got {
+		if strings.HasSuffix(k, "@amapi:gone") {
+			t.Errorf("finding on a device no archive describes: %s", k)
+		}
+	}
 }

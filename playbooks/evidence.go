@@ -27,6 +27,11 @@ type LoadOptions struct {
 	AllowUnverified bool
 	// Identities decrypt archives stored encrypted (.tar.zst.age).
 	Identities []age.Identity
+	// Events receives each event as it is read, with the device record
+	// of its archive it belongs to (nil if none); events are not held.
+	// Without it, events are not read. origin names the archive only:
+	// its digest is known once the archive has been read to its end.
+	Events func(origin ArchiveRef, d *collect.Device, e collect.Event) error
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -41,6 +46,10 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 		visit := func(name string, r io.Reader) error {
 			var err error
 			switch name {
+			case "data/" + collect.EventsFile:
+				if opts.Events != nil {
+					err = streamEvents(r, ArchiveRef{Name: filepath.Base(path)}, devs, opts.Events)
+				}
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
@@ -72,6 +81,30 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 	return in, nil
 }
 
+// streamEvents decodes an events file line by line and hands each event
+// to fn with its device (devs are the archive's devices, read before its
+// events: a bag's files are in name order).
+func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error) error {
+	byKey := make(map[string]*collect.Device, len(devs))
+	for i := range devs {
+		byKey[devs[i].Key] = &devs[i]
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecordLine)
+	for n := 1; sc.Scan(); n++ {
+		var e collect.Event
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if err := fn(origin, byKey[e.DeviceKey], e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
 func readNDJSON[T any](r io.Reader) ([]T, error) {
 	var out []T
 	sc := bufio.NewScanner(r)
@@ -93,13 +126,19 @@ func readNDJSON[T any](r io.Reader) ([]T, error) {
 // Only files that findings cite are held in memory, one at a time.
 func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 	want := map[string]map[string][]*EvidenceRef{} // archive name -> path -> refs
+	add := func(e *EvidenceRef) {
+		if want[e.Archive] == nil {
+			want[e.Archive] = map[string][]*EvidenceRef{}
+		}
+		want[e.Archive][e.Path] = append(want[e.Archive][e.Path], e)
+	}
 	for i := range a.Findings {
-		for j := range a.Findings[i].Evidence {
-			e := &a.Findings[i].Evidence[j]
-			if want[e.Archive] == nil {
-				want[e.Archive] = map[string][]*EvidenceRef{}
-			}
-			want[e.Archive][e.Path] = append(want[e.Archive][e.Path], e)
+		f := &a.Findings[i]
+		for j := range f.Evidence {
+			add(&f.Evidence[j])
+		}
+		for j := range f.Observations {
+			add(&f.Observations[j].Evidence)
 		}
 	}
 	for archive, paths := range want {

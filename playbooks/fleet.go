@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/custos-ir/custos/collect"
@@ -9,6 +10,7 @@ import (
 // Fleet is the context a single record lacks: how common an app is across
 // the devices whose inventory was collected.
 type Fleet struct {
+	developer      []string // device categories declared as developers' devices
 	devices        int
 	appDevices     map[string]map[string]bool // app key -> device keys
 	testAppDevices int                        // playbook tests set prevalence directly
@@ -52,4 +54,12 @@ func (f *Fleet) DevicesWithApp(app *collect.App) int {
 		return f.testAppDevices
 	}
 	return len(f.appDevices[AppKey(*app)])
+}
+
+// Developer reports whether d is in a group the analysis declared as the
+// developers' devices (Options.DeveloperGroups, matched against the
+// device's category: Intune's device category, AMAPI's policy). On those,
+// ADB and developer options are expected.
+func (f *Fleet) Developer(d collect.Device) bool {
+	return f != nil && d.Category != "" && slices.Contains(f.developer, d.Category)
 }

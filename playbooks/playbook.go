@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/iocs"
 )
 
 //go:embed defs/*.yaml
@@ -36,11 +38,13 @@ type Playbook struct {
 	Severity     string     `yaml:"severity"`
 	Confidence   string     `yaml:"confidence"`
 	Platforms    []string   `yaml:"platforms"`
-	Scope        string     `yaml:"scope"` // device or app
+	Scope        string     `yaml:"scope"`       // device, app or event
+	EventTypes   []string   `yaml:"event_types"` // for scope event: the event types it reads
 	Requires     []string   `yaml:"requires"`
 	Precondition string     `yaml:"precondition"`
 	Match        string     `yaml:"match"`
 	Facts        []FactSpec `yaml:"facts"`
+	Adjust       []Adjust   `yaml:"adjust"`
 	Rationale    string     `yaml:"rationale"`
 	Response     Response   `yaml:"response"`
 	References   []string   `yaml:"references"`
@@ -50,6 +54,18 @@ type Playbook struct {
 
 	pre, match *vm.Program
 	facts      []*vm.Program
+	adjust     []*vm.Program
+}
+
+// Adjust changes a match's severity or confidence when its condition
+// holds: a sensitive command raises it, a declared developer device
+// lowers it. Adjustments apply in order; each that holds is stated in the
+// finding with its reason.
+type Adjust struct {
+	When       string `yaml:"when"`
+	Severity   string `yaml:"severity"`
+	Confidence string `yaml:"confidence"`
+	Why        string `yaml:"why"`
 }
 
 // FactSpec is one labelled fact a finding states, as an expression.
@@ -68,14 +84,27 @@ type Response struct {
 
 // Test is an inline playbook test case.
 type Test struct {
-	Name   string         `yaml:"name"`
-	Expect string         `yaml:"expect"` // match or no_match
-	Device map[string]any `yaml:"device"`
-	App    map[string]any `yaml:"app"`
-	Fleet  struct {
-		Devices    int `yaml:"devices"`
-		AppDevices int `yaml:"app_devices"`
+	Name   string `yaml:"name"`
+	Expect string `yaml:"expect"` // match or no_match
+	// Severity, when set, is the severity a match must have after the
+	// adjustments.
+	Severity string         `yaml:"severity"`
+	Device   map[string]any `yaml:"device"`
+	App      map[string]any `yaml:"app"`
+	Event    map[string]any `yaml:"event"`
+	IOCs     []TestIOC      `yaml:"iocs"`
+	Fleet    struct {
+		Devices         int      `yaml:"devices"`
+		AppDevices      int      `yaml:"app_devices"`
+		DeveloperGroups []string `yaml:"developer_groups"`
 	} `yaml:"fleet"`
+}
+
+// TestIOC is an indicator a playbook test matches against.
+type TestIOC struct {
+	Key     string `yaml:"key"`
+	Value   string `yaml:"value"`
+	Malware string `yaml:"malware"`
 }
 
 // Levels, lowest first.
@@ -88,13 +117,92 @@ var (
 	maxPlaybooks = 1000
 )
 
-// Env is what expressions see: device, app (nil for device-scope
-// playbooks) and fleet. Fields of Device and App are referenced by their Go
-// names (device.Compromised.Value, app.Name).
+// Env is what expressions see: device, app (for app-scope playbooks),
+// event (for event-scope playbooks) and fleet, and the functions IOC and
+// IOCs over the indicators loaded. Fields of Device, App and Event are
+// referenced by their Go names (device.Compromised.Value, app.Name,
+// event.Type); an event's fields through event.Str("shell_cmd") and
+// event.Num("uid").
 type Env struct {
 	Device collect.Device `expr:"device"`
 	App    *collect.App   `expr:"app"`
+	Event  *EventView     `expr:"event"`
 	Fleet  *Fleet         `expr:"fleet"`
+
+	iocs *iocs.Set
+	hits *[]*iocs.Indicator // what IOC matched while evaluating
+}
+
+// IOC reports whether value matches an indicator of kind key (app:id,
+// file:hashes.sha256, domain-name:value, …), and remembers the match for
+// the finding.
+func (e Env) IOC(key string, value any) bool {
+	return len(e.match(key, value)) > 0
+}
+
+// match returns the indicators value matches and remembers them.
+func (e Env) match(key string, value any) []*iocs.Indicator {
+	s, _ := value.(string)
+	hits := e.iocs.Match(key, s)
+	if e.hits != nil {
+		for _, h := range hits {
+			if !slices.Contains(*e.hits, h) {
+				*e.hits = append(*e.hits, h)
+			}
+		}
+	}
+	return hits
+}
+
+// IOCs describes the indicators value matches, for facts: "NoviSpy
+// (indicator--…, bundle.stix2)"; empty when none.
+func (e Env) IOCs(key string, value any) string {
+	var out []string
+	for _, h := range e.match(key, value) {
+		out = append(out, fmt.Sprintf("%s (%s, %s)", cmp.Or(h.Malware, "unnamed malware"), h.ID, h.Bundle))
+	}
+	return strings.Join(out, "; ")
+}
+
+// EventView is an event as expressions see it.
+type EventView struct {
+	collect.Event
+}
+
+// Str is the field name as a string ("" when absent or not a string).
+func (e *EventView) Str(name string) string {
+	s, _ := e.Fields[name].(string)
+	return s
+}
+
+// Num is the field name as a number (0 when absent or not a number).
+func (e *EventView) Num(name string) float64 {
+	f, _ := e.Fields[name].(float64)
+	return f
+}
+
+// Strs is the field name as a list of strings (an array's string
+// elements; a string alone; nil otherwise).
+func (e *EventView) Strs(name string) []string {
+	switch v := e.Fields[name].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Has reports whether the event has the field.
+func (e *EventView) Has(name string) bool {
+	_, ok := e.Fields[name]
+	return ok
 }
 
 // LoadBuiltin loads the embedded library.
@@ -195,16 +303,18 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		return nil, bad("title", "missing")
 	case p.Tactic != TacticID:
 		return nil, bad("tactic", "%q: custos playbooks are keyed to %s", p.Tactic, TacticID)
-	case len(p.Techniques) == 0 && p.Role == "execution":
-		return nil, bad("techniques", "an execution playbook names at least one technique")
 	case p.Role != "execution" && p.Role != "context":
 		return nil, bad("role", "%q: want execution or context", p.Role)
 	case !slices.Contains(Severities, p.Severity):
 		return nil, bad("severity", "%q: want one of %s", p.Severity, strings.Join(Severities, ", "))
 	case !slices.Contains(Confidences, p.Confidence):
 		return nil, bad("confidence", "%q: want one of %s", p.Confidence, strings.Join(Confidences, ", "))
-	case p.Scope != "device" && p.Scope != "app":
-		return nil, bad("scope", "%q: want device or app", p.Scope)
+	case p.Scope != "device" && p.Scope != "app" && p.Scope != "event":
+		return nil, bad("scope", "%q: want device, app or event", p.Scope)
+	case p.Scope == "event" && len(p.EventTypes) == 0:
+		return nil, bad("event_types", "an event-scope playbook names the event types it reads")
+	case p.Scope != "event" && len(p.EventTypes) > 0:
+		return nil, bad("event_types", "only an event-scope playbook reads events")
 	case strings.TrimSpace(p.Match) == "":
 		return nil, bad("match", "missing")
 	case strings.TrimSpace(p.Rationale) == "":
@@ -239,6 +349,23 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		}
 		p.facts = append(p.facts, prog)
 	}
+	for i, a := range p.Adjust {
+		switch {
+		case a.Severity == "" && a.Confidence == "":
+			return nil, bad("adjust", "%d: set severity or confidence", i+1)
+		case a.Severity != "" && !slices.Contains(Severities, a.Severity):
+			return nil, bad("adjust", "%d: severity %q: want one of %s", i+1, a.Severity, strings.Join(Severities, ", "))
+		case a.Confidence != "" && !slices.Contains(Confidences, a.Confidence):
+			return nil, bad("adjust", "%d: confidence %q: want one of %s", i+1, a.Confidence, strings.Join(Confidences, ", "))
+		case strings.TrimSpace(a.Why) == "":
+			return nil, bad("adjust", "%d: say why (why:)", i+1)
+		}
+		prog, err := expr.Compile(a.When, opts...)
+		if err != nil {
+			return nil, bad("adjust", "%d: %v", i+1, err)
+		}
+		p.adjust = append(p.adjust, prog)
+	}
 	var pos, neg int
 	for _, t := range p.Tests {
 		switch t.Expect {
@@ -248,6 +375,9 @@ func Parse(file string, data []byte) (*Playbook, error) {
 			neg++
 		default:
 			return nil, bad("tests", "%s: expect %q: want match or no_match", t.Name, t.Expect)
+		}
+		if t.Severity != "" && !slices.Contains(Severities, t.Severity) {
+			return nil, bad("tests", "%s: severity %q: want one of %s", t.Name, t.Severity, strings.Join(Severities, ", "))
 		}
 	}
 	if pos == 0 || neg == 0 {
@@ -293,6 +423,27 @@ func (p *Playbook) Eval(env Env) (bool, error) {
 	return ok == true, nil
 }
 
+// Adjusted returns the severity and confidence of a match after the
+// adjustments, and the reasons of those that applied.
+func (p *Playbook) Adjusted(env Env) (severity, confidence string, why []string) {
+	severity, confidence = p.Severity, p.Confidence
+	for i, prog := range p.adjust {
+		ok, err := expr.Run(prog, env)
+		if err != nil || ok != true {
+			continue
+		}
+		a := p.Adjust[i]
+		if a.Severity != "" {
+			severity = a.Severity
+		}
+		if a.Confidence != "" {
+			confidence = a.Confidence
+		}
+		why = append(why, a.Why)
+	}
+	return severity, confidence, why
+}
+
 // FactValues evaluates the fact expressions.
 func (p *Playbook) FactValues(env Env) []Fact {
 	var out []Fact
@@ -320,6 +471,10 @@ func (p *Playbook) RunTests() []error {
 			errs = append(errs, fmt.Errorf("%s: test %q: an app-scope playbook test needs an app", p.ID, t.Name))
 			continue
 		}
+		if p.Scope == "event" && env.Event == nil {
+			errs = append(errs, fmt.Errorf("%s: test %q: an event-scope playbook test needs an event", p.ID, t.Name))
+			continue
+		}
 		got := false
 		if p.Applies(env.Device) {
 			got, err = p.Eval(env)
@@ -328,8 +483,17 @@ func (p *Playbook) RunTests() []error {
 				continue
 			}
 		}
+		if p.Scope == "event" && !slices.Contains(p.EventTypes, env.Event.Type) {
+			got = false
+		}
 		if got != (t.Expect == "match") {
 			errs = append(errs, fmt.Errorf("%s: test %q: expected %s, got match=%v", p.ID, t.Name, t.Expect, got))
+			continue
+		}
+		if got && t.Severity != "" {
+			if sev, _, _ := p.Adjusted(env); sev != t.Severity {
+				errs = append(errs, fmt.Errorf("%s: test %q: severity %s, want %s", p.ID, t.Name, sev, t.Severity))
+			}
 		}
 	}
 	return errs
@@ -352,7 +516,18 @@ func (t Test) env() (Env, error) {
 		}
 		env.App.DeviceKey = env.Device.Key
 	}
-	env.Fleet = &Fleet{devices: max(t.Fleet.Devices, 1), testAppDevices: t.Fleet.AppDevices}
+	if t.Event != nil {
+		env.Event = &EventView{}
+		if err := remarshal(t.Event, &env.Event.Event); err != nil {
+			return env, fmt.Errorf("event: %w", err)
+		}
+		env.Event.DeviceKey = env.Device.Key
+	}
+	env.iocs = &iocs.Set{}
+	for _, i := range t.IOCs {
+		env.iocs.AddTerm(i.Key, i.Value, i.Malware)
+	}
+	env.Fleet = &Fleet{devices: max(t.Fleet.Devices, 1), testAppDevices: t.Fleet.AppDevices, developer: t.Fleet.DeveloperGroups}
 	return env, nil
 }
 

@@ -15,10 +15,12 @@ func analyzeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "analyze",
 		Usage:     "verify the case's evidence and run the playbooks over it, writing analysis/findings.json",
-		UsageText: "custos analyze --case DIR [--allowed-signers FILE] [--playbooks DIR] [--identity FILE]... [--fail-on SEVERITY]",
+		UsageText: "custos analyze --case DIR [--allowed-signers FILE] [--playbooks DIR] [--iocs FILE|DIR]... [--developer-group NAME]... [--identity FILE]... [--fail-on SEVERITY]",
 		Flags: commonFlags(
 			caseFlag, anchorsFlag,
 			&cli.StringFlag{Name: "playbooks", Usage: "directory of playbooks that add to or override the built-in ones"},
+			&cli.StringSliceFlag{Name: "iocs", Usage: "STIX2 indicator bundle, or a directory of them (repeatable)"},
+			&cli.StringSliceFlag{Name: "developer-group", Usage: "device category (Intune) or policy (AMAPI) of developers' devices, where ADB is expected (repeatable)"},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 6 when a finding has this severity or higher (" + strings.Join(playbooks.Severities, ", ") + ")"},
 			&cli.BoolFlag{Name: "allow-unverified", Usage: "analyse archives that fail verification (the output says so)"},
 			identityFlag(),
@@ -41,7 +43,12 @@ func analyzeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			a, path, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors, AllowUnverified: c.Bool("allow-unverified"), Identities: ids}, c.String("playbooks"))
+			set, err := loadIOCs(c.StringSlice("iocs"))
+			if err != nil {
+				return usageError{err}
+			}
+			a, path, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors, AllowUnverified: c.Bool("allow-unverified"), Identities: ids}, analysisConfig{
+				playbookDir: c.String("playbooks"), iocs: set, developerGroups: c.StringSlice("developer-group")})
 			if err != nil {
 				return err
 			}

@@ -17,8 +17,10 @@ import (
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/internal/fsutil"
+	"github.com/custos-ir/custos/iocs"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
+	iocdata "github.com/custos-ir/custos/third_party/iocs"
 )
 
 // demoMarker marks a directory created by the demo, so a rerun may replace
@@ -159,7 +161,16 @@ func runDemo(c *cli.Context) error {
 		}
 	}
 
-	a, findingsPath, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors}, "")
+	// The demo's indicators: Amnesty International's NoviSpy bundle, which
+	// the simulated Android fleet plants.
+	set, err := iocs.LoadFS(iocdata.Demo, iocdata.DemoBundle)
+	if err != nil {
+		return err
+	}
+	// The simulated enterprise's developers' phones run under their own
+	// policy: declared as such, their ADB sessions are expected.
+	a, findingsPath, err := analyzeCase(cs, playbooks.LoadOptions{Anchors: anchors},
+		analysisConfig{iocs: set, developerGroups: []string{googlesim.PolicyDevelopers}})
 	if err != nil {
 		return fmt.Errorf("analysing: %w", err)
 	}

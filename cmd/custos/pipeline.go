@@ -20,6 +20,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/fsutil"
 	"github.com/custos-ir/custos/internal/redact"
+	"github.com/custos-ir/custos/iocs"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 	"github.com/custos-ir/custos/report"
@@ -120,8 +121,15 @@ func runFingerprint(caseID string, d collect.Descriptor, req collect.Request) st
 
 // analyzeCase verifies and reads every archive of the case, runs the
 // playbooks and writes analysis/findings.json.
-func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, playbookDir string) (*playbooks.Analysis, string, error) {
-	pbs, err := playbooks.Load(playbookDir)
+// analysisConfig is what an analysis adds to the evidence.
+type analysisConfig struct {
+	playbookDir     string    // added to or overriding the built-in playbooks
+	iocs            *iocs.Set // indicators to match
+	developerGroups []string  // device categories of developers' devices
+}
+
+func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfig) (*playbooks.Analysis, string, error) {
+	pbs, err := playbooks.Load(cfg.playbookDir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -132,11 +140,13 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, playbookDir strin
 	if len(archives) == 0 {
 		return nil, "", fmt.Errorf("case %s has no sealed evidence: run 'custos seal --case %s' first", c.Info.ID, c.Dir)
 	}
+	an := playbooks.NewAnalyzer(pbs, playbooks.Options{IOCs: cfg.iocs, Now: time.Now(), Tool: toolString(), DeveloperGroups: cfg.developerGroups})
+	opts.Events = an.Event
 	in, err := playbooks.LoadEvidence(archives, opts)
 	if err != nil {
 		return nil, "", err
 	}
-	a, err := playbooks.Analyze(in, pbs, time.Now(), toolString())
+	a, err := an.Finish(in)
 	if err != nil {
 		return nil, "", err
 	}
@@ -153,6 +163,19 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, playbookDir strin
 		return nil, "", err
 	}
 	return a, path, nil
+}
+
+// loadIOCs loads the indicator bundles of --iocs; with none, the analysis
+// matches no indicators (and says which bundles it used: none).
+func loadIOCs(paths []string) (*iocs.Set, error) {
+	if len(paths) == 0 {
+		return &iocs.Set{}, nil
+	}
+	set, err := iocs.Load(paths...)
+	if err != nil {
+		return nil, fmt.Errorf("--iocs: %w", err)
+	}
+	return set, nil
 }
 
 func writeJSON(path string, v any) error {

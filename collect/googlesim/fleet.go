@@ -197,6 +197,9 @@ const (
 	PolicyDefault = "default"
 	PolicyBYOD    = "byod"
 	PolicyMinimal = "minimal"
+	// PolicyDevelopers is the default policy under another name: the
+	// developers' phones, a group an analysis can declare.
+	PolicyDevelopers = "developers"
 )
 
 type catalogApp struct {
@@ -255,6 +258,7 @@ func newFleet(e string, n int, seed uint64, now time.Time) *Fleet {
 		MemoryInfoEnabled: true, NetworkInfoEnabled: true}
 	for _, p := range []Policy{
 		{Name: PolicyDefault, Version: "42", StatusReportingSettings: all, UsageLog: &UsageLog{EnabledLogTypes: []string{"SECURITY_LOGS", "NETWORK_ACTIVITY_LOGS"}}},
+		{Name: PolicyDevelopers, Version: "12", StatusReportingSettings: all, UsageLog: &UsageLog{EnabledLogTypes: []string{"SECURITY_LOGS", "NETWORK_ACTIVITY_LOGS"}}},
 		{Name: PolicyBYOD, Version: "7", StatusReportingSettings: all, UsageLog: &UsageLog{EnabledLogTypes: []string{"SECURITY_LOGS"}}},
 		{Name: PolicyMinimal, Version: "3", StatusReportingSettings: StatusReportingSettings{}},
 	} {
@@ -307,6 +311,7 @@ func newFleet(e string, n int, seed uint64, now time.Time) *Fleet {
 		}
 		switch scenario {
 		case ScenarioDeveloper:
+			policy = PolicyDevelopers
 			d.DeviceSettings.ADBEnabled, d.DeviceSettings.DevelopmentSettingsEnabled = true, true
 		case ScenarioCompromised:
 			d.DeviceSettings.ADBEnabled, d.DeviceSettings.DevelopmentSettingsEnabled = true, true

@@ -188,7 +188,7 @@ func newAckID() string {
 
 // UsageLogs returns AMAPI's USAGE_LOGS notifications for the planted
 // fleet: what each planted case left in its security log, one event of
-// every type in the API's catalogue on the first ordinary device, and an
+// every type in the API's catalogue on the developer's phone, and an
 // ENROLLMENT, a STATUS_REPORT and a COMMAND notification. Each message is
 // one BatchUsageLogEvents, as AMAPI publishes them.
 func (s *Server) UsageLogs() []Message {
@@ -253,13 +253,14 @@ func (s *Server) UsageLogs() []Message {
 			ev("OS_SHUTDOWN", map[string]any{}),
 			ev("OS_STARTUP", map[string]any{"verifiedBootState": "ORANGE", "verityMode": "DISABLED"}))
 	}
-	// One of every type of the catalogue, on the first ordinary device.
-	if len(f.Devices) > len(Scenarios) {
+	// One of every type of the catalogue, on the developer's phone, where
+	// ADB sessions are expected.
+	if d, ok := f.Planted[ScenarioDeveloper]; ok {
 		var all []map[string]any
 		for _, kind := range EventTypes {
 			all = append(all, ev(kind, samplePayload(kind)))
 		}
-		batch(f.Devices[len(Scenarios)].Name, now.Add(-2*time.Hour), all...)
+		batch(d, now.Add(-2*time.Hour), all...)
 	}
 	// Other notification types: the device resource, and an operation.
 	if len(f.Devices) > 0 {
