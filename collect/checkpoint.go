@@ -64,6 +64,7 @@ func newStagingState(dir string) *Staging {
 		done:       map[string]bool{},
 		ckptEvery:  DefaultCheckpointInterval,
 		holdBudget: defaultHoldBudget,
+		dirsDirty:  true,
 	}
 }
 
@@ -188,10 +189,7 @@ func (s *Staging) Sync() error {
 		return s.writeCheckpoint()
 	}
 	for _, r := range s.records {
-		if err := r.w.Flush(); err != nil {
-			return err
-		}
-		if err := r.f.Sync(); err != nil {
+		if err := r.sync(); err != nil {
 			return err
 		}
 	}
@@ -200,6 +198,37 @@ func (s *Staging) Sync() error {
 			return err
 		}
 	}
+	return s.syncDirs()
+}
+
+// sync flushes the file and fsyncs it if anything was written since the
+// last time.
+func (r *ndjsonFile) sync() error {
+	if err := r.w.Flush(); err != nil {
+		return err
+	}
+	if !r.dirty {
+		return nil
+	}
+	if err := r.f.Sync(); err != nil {
+		return err
+	}
+	r.dirty = false
+	return nil
+}
+
+// syncDirs fsyncs records/ and raw/ when entries were made in them since
+// the last time. s.mu is held.
+func (s *Staging) syncDirs() error {
+	if !s.dirsDirty {
+		return nil
+	}
+	for _, d := range []string{"records", "raw"} {
+		if err := fsutil.SyncDir(filepath.Join(s.dir, d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	s.dirsDirty = false
 	return nil
 }
 
@@ -208,10 +237,7 @@ func (s *Staging) Sync() error {
 func (s *Staging) writeCheckpoint() error {
 	offsets := map[string]int64{}
 	for name, r := range s.records {
-		if err := r.w.Flush(); err != nil {
-			return err
-		}
-		if err := r.f.Sync(); err != nil {
+		if err := r.sync(); err != nil {
 			return err
 		}
 		off, err := r.f.Seek(0, io.SeekCurrent)
@@ -225,10 +251,8 @@ func (s *Staging) writeCheckpoint() error {
 			return err
 		}
 	}
-	for _, d := range []string{"records", "raw"} {
-		if err := fsutil.SyncDir(filepath.Join(s.dir, d)); err != nil {
-			return err
-		}
+	if err := s.syncDirs(); err != nil {
+		return err
 	}
 	s.checkpoint.Offsets = offsets
 	s.checkpoint.Units = s.doneOrder
@@ -353,7 +377,7 @@ func openStaging(dir string, resumed time.Time) (*Staging, error) {
 			s.abort()
 			return nil, err
 		}
-		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer)}
+		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer), dirty: true}
 	}
 	rawRoot := filepath.Join(dir, "raw")
 	sources, err := os.ReadDir(rawRoot)

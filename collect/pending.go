@@ -138,7 +138,9 @@ func (u *pendingUnit) discard() {
 
 // emit appends one record line to its file and counts it. s.mu is held.
 func (s *Staging) emit(file string, line []byte) error {
-	if _, err := s.records[file].w.Write(line); err != nil {
+	r := s.records[file]
+	r.dirty = true
+	if _, err := r.w.Write(line); err != nil {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
 	s.counts.add(file)

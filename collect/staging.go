@@ -91,6 +91,7 @@ type Staging struct {
 
 	mu        sync.Mutex
 	captureMu sync.Mutex // held by one Capture or CaptureReader at a time
+	dirsDirty bool       // an entry was made in records/ or raw/ since they were last fsynced
 	seq       map[string]int
 	reqlogs   map[string]*os.File
 	records   map[string]*ndjsonFile
@@ -134,8 +135,9 @@ func (c *Counts) add(file string) {
 }
 
 type ndjsonFile struct {
-	f *os.File
-	w *bufio.Writer
+	f     *os.File
+	w     *bufio.Writer
+	dirty bool // written since its last fsync
 }
 
 // Record file names inside records/.
@@ -173,7 +175,7 @@ func NewStaging(dir string) (*Staging, error) {
 			s.abort()
 			return nil, err
 		}
-		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer)}
+		s.records[name] = &ndjsonFile{f: f, w: bufio.NewWriterSize(f, recordBuffer), dirty: true}
 	}
 	return s, nil
 }
@@ -203,6 +205,7 @@ func (s *Staging) Capture(source string, ex *Exchange, body []byte, keep bool) (
 			s.mu.Unlock()
 			return RawRef{}, err
 		}
+		s.dirsDirty = true
 	}
 	s.seq[source]++
 	ex.Seq = s.seq[source]
@@ -279,6 +282,7 @@ func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext st
 	if err := os.MkdirAll(rawDir, 0o755); err != nil {
 		return RawRef{}, err
 	}
+	s.dirsDirty = true
 	s.seq[source]++
 	ex.Seq = s.seq[source]
 	name := fmt.Sprintf("%06d.%s", ex.Seq, ext)
