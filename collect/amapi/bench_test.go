@@ -44,8 +44,11 @@ func serveBenchSim(total int) {
 	sim.Publish(sim.BulkUsageLogs(total/perMessage, perMessage)...)
 	srv := httptest.NewServer(sim.Handler())
 	fmt.Println(srv.URL, base64.StdEncoding.EncodeToString(sim.ServiceAccountKey(srv.URL)))
+	cpu0 := cpuTime()
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	srv.Close()
+	fmt.Println(int64(cpuTime() - cpu0)) // the CPU time spent serving
+
 }
 
 // BenchmarkDrain drains a subscription holding CUSTOS_BENCH_EVENTS usage
@@ -78,13 +81,14 @@ func BenchmarkDrain(b *testing.B) {
 		}
 		elapsed, cpu := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()
-		stop()
+		simCPU := stop()
 		if src.Logs.Events != total {
 			b.Fatalf("%d events written, %d published", src.Logs.Events, total)
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
 		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
 		b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "collector-cores")
+		b.ReportMetric(simCPU.Seconds()/elapsed.Seconds(), "simulator-cores")
 	}
 }
 
@@ -99,7 +103,7 @@ func cpuTime() time.Duration {
 
 // startBenchSim starts this test binary as the simulator and waits until
 // it serves.
-func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func()) {
+func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func() time.Duration) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), benchSimEnv+"="+strconv.Itoa(total))
 	cmd.Stderr = os.Stderr
@@ -114,7 +118,8 @@ func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	url, k, ok := strings.Cut(strings.TrimSpace(line), " ")
 	if err != nil || !ok {
 		cmd.Process.Kill()
@@ -127,9 +132,12 @@ func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func()
 	if resp, err := http.Get(url + "/"); err == nil {
 		resp.Body.Close()
 	}
-	return url, key, func() {
+	return url, key, func() time.Duration {
 		stdin.Close()
+		line, _ := out.ReadString('\n')
 		cmd.Wait()
+		ns, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+		return time.Duration(ns) // CPU time spent serving, from the start of the drain
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -380,6 +381,7 @@ func decodePull(data []byte) ([]received, error) {
 // are written: decoding is done in parallel, writing in order.
 type parsed struct {
 	events  []collect.Event
+	fields  [][]byte        // the JSON of each event's fields, when known
 	device  *collect.Device // from a STATUS_REPORT or ENROLLMENT
 	ignored map[string]int
 }
@@ -507,19 +509,32 @@ func prepare(now func() time.Time, msgs []received, note string, sink collect.Si
 		body = append(body, '}')
 	}
 	body = append(body, "]}"...)
-	dref, err := sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
-	if err != nil {
-		return nil, &httpsource.StagingError{Err: err}
-	}
+	// The decoded data is stored (and fsynced) while the messages are
+	// parsed; only the encoding of the records, which names the file,
+	// waits for it.
+	var dref collect.RawRef
+	stored := make(chan error, 1)
+	go func() {
+		var err error
+		dref, err = sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
+		stored <- err
+	}()
 	b := &batch{msgs: msgs, out: make([]parsed, len(msgs))}
 	parallel(len(msgs), func(k int) {
-		r := dref
-		r.Pointer = fmt.Sprintf("/messages/%d/data", k)
-		p := parseMessage(msgs[k], decoded[k], r)
+		b.out[k] = parseMessage(msgs[k], decoded[k], collect.RawRef{Pointer: "/messages/" + strconv.Itoa(k) + "/data"})
+	})
+	if err := <-stored; err != nil {
+		return nil, &httpsource.StagingError{Err: err}
+	}
+	parallel(len(msgs), func(k int) {
+		p := &b.out[k]
 		for i := range p.events {
+			p.events[i].Raw.Path, p.events[i].Raw.SHA256 = dref.Path, dref.SHA256
 			p.events[i] = p.events[i].Encoded()
 		}
-		b.out[k] = p
+		if p.device != nil {
+			p.device.Raw.Path, p.device.Raw.SHA256 = dref.Path, dref.SHA256
+		}
 	})
 	return b, nil
 }
