@@ -323,7 +323,7 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	}
 	a := &Analysis{
 		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: an.opts.Tool,
-		AttackRelease: AttackRelease, Tactic: TacticRef{TacticID, TacticName},
+		AttackRelease: AttackRelease(), Tactic: TacticRef{TacticID, TacticName},
 		Archives: in.Archives, Gaps: in.Gaps, IOCBundles: []iocs.Bundle{},
 		Findings: []Finding{}, Coverage: []Coverage{},
 		EventsRead: an.read, EventsUnattributed: an.orphans,
@@ -483,7 +483,7 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 	for _, d := range devices {
 		state := StateObservedClear
 		gaps := append(slices.Clone(gapsOf[d.Key]), sourceGaps...)
-		for _, t := range Techniques {
+		for _, t := range Techniques() {
 			c := Coverage{Device: d.Key, Technique: t.ID}
 			var req []string
 			var covered bool

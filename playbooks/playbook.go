@@ -322,10 +322,12 @@ func Parse(file string, data []byte) (*Playbook, error) {
 	case len(p.Tests) == 0:
 		return nil, bad("tests", "a playbook needs at least one match and one no_match test")
 	}
-	for _, t := range p.Techniques {
-		if _, ok := LookupTechnique(t); !ok {
-			return nil, bad("techniques", "%q is not an active %s technique of %s", t, TacticID, AttackRelease)
+	for i, t := range p.Techniques {
+		tech, ok := LookupTechnique(t)
+		if !ok {
+			return nil, bad("techniques", "%q is not an active %s technique of %s", t, TacticID, AttackRelease())
 		}
+		p.Techniques[i] = tech.ID // a revoked id becomes the one that replaced it
 	}
 	for _, r := range p.Requires {
 		if !slices.Contains(telemetries, r) {

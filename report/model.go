@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -55,12 +56,32 @@ type Summary struct {
 
 // TechniqueGroup is the findings under one technique.
 type TechniqueGroup struct {
-	ID       string
-	Name     string
-	URL      string
-	Modified string
-	Findings []playbooks.Finding
+	ID          string
+	Name        string
+	URL         string
+	Modified    string
+	Excerpt     string   // the start of ATT&CK's description
+	Mitigations []string // "M1002 Attestation", …
+	Findings    []playbooks.Finding
 }
+
+// excerpt is the first paragraph of an ATT&CK description, at most about
+// 400 characters, without its citation markers.
+func excerpt(desc string) string {
+	p, _, _ := strings.Cut(strings.TrimSpace(desc), "\n")
+	p = citation.ReplaceAllString(p, "")
+	if len(p) > 400 {
+		cut := strings.LastIndex(p[:400], " ")
+		if cut < 200 {
+			cut = 400
+		}
+		p = p[:cut] + " …"
+	}
+	return strings.TrimSpace(p)
+}
+
+// citation matches ATT&CK's "(Citation: …)" markers.
+var citation = regexp.MustCompile(`\s*\(Citation:[^)]*\)`)
 
 // DeviceDetail is a device that has findings.
 type DeviceDetail struct {
@@ -135,8 +156,11 @@ func Build(in Input) *Model {
 		}
 		m.Response = mergeResponse(m.Response, f.Response)
 	}
-	for _, t := range playbooks.Techniques {
-		g := TechniqueGroup{ID: t.ID, Name: t.Name, URL: t.URL, Modified: t.Modified}
+	for _, t := range playbooks.Techniques() {
+		g := TechniqueGroup{ID: t.ID, Name: t.Name, URL: t.URL, Modified: t.Modified, Excerpt: excerpt(t.Description)}
+		for _, mit := range t.Mitigations {
+			g.Mitigations = append(g.Mitigations, mit.ID+" "+mit.Name)
+		}
 		for _, f := range findings {
 			if slices.Contains(f.Techniques, t.ID) {
 				g.Findings = append(g.Findings, f)
@@ -146,7 +170,7 @@ func Build(in Input) *Model {
 			m.Groups = append(m.Groups, g)
 		}
 	}
-	ctx := TechniqueGroup{ID: a.Tactic.ID, Name: a.Tactic.Name + " — context not tied to a single technique"}
+	ctx := TechniqueGroup{ID: a.Tactic.ID, Name: a.Tactic.Name + " — technique not determined (execution shown without its technique, or context)"}
 	for _, f := range findings {
 		if len(f.Techniques) == 0 {
 			ctx.Findings = append(ctx.Findings, f)
@@ -237,7 +261,7 @@ func gapGroups(a *playbooks.Analysis, names map[string]string) []GapGroup {
 
 func techCoverage(a *playbooks.Analysis) []TechCoverage {
 	var out []TechCoverage
-	for _, t := range playbooks.Techniques {
+	for _, t := range playbooks.Techniques() {
 		tc := TechCoverage{ID: t.ID, Name: t.Name}
 		why := map[string]int{}
 		for _, c := range a.Coverage {

@@ -19,7 +19,7 @@ const hostile = `System Update <img src=x onerror=alert(1)> | *x* [l](http://evi
 func testModel() *Model {
 	a := &playbooks.Analysis{
 		GeneratedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), Tool: "custos test",
-		AttackRelease: playbooks.AttackRelease, Tactic: playbooks.TacticRef{ID: "TA0041", Name: "Execution"},
+		AttackRelease: playbooks.AttackRelease(), Tactic: playbooks.TacticRef{ID: "TA0041", Name: "Execution"},
 		Archives: []playbooks.ArchiveRef{{Name: "IR-1-x.tar.zst", SHA256: strings.Repeat("a", 64), Verified: true, SignerKey: "SHA256:k", SignerPrincipals: []string{"alice@example.org"}}},
 		Devices: []playbooks.DeviceSummary{
 			{Key: "intune:1", Name: "<b>phone</b>", Platform: "android", Ownership: "corporate", Compliance: "noncompliant", Source: "intune", State: playbooks.StateFinding},

@@ -13,8 +13,8 @@ func versionCommand() *cli.Command {
 		Flags: commonFlags(),
 		Action: func(c *cli.Context) error {
 			o := out{c}
-			o.text("custos %s\nbuild %s\nATT&CK %s", version(), build(), playbooks.AttackRelease)
-			return o.json(map[string]string{"version": version(), "build": build(), "attack_release": playbooks.AttackRelease})
+			o.text("custos %s\nbuild %s\nATT&CK %s", version(), build(), playbooks.AttackRelease())
+			return o.json(map[string]string{"version": version(), "build": build(), "attack_release": playbooks.AttackRelease()})
 		},
 	}
 }

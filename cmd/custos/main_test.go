@@ -20,6 +20,7 @@ import (
 
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/mdmsim"
+	attackdata "github.com/custos-ir/custos/third_party/attack"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -39,15 +40,19 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"tamper":    cmdTamper,
-			"exitcode":  cmdExitCode,
-			"setglob":   cmdSetGlob,
-			"sshagent":  cmdSSHAgent,
-			"mdmsim":    cmdMDMSim,
-			"googlesim": cmdGoogleSim,
+			"tamper":       cmdTamper,
+			"exitcode":     cmdExitCode,
+			"setglob":      cmdSetGlob,
+			"sshagent":     cmdSSHAgent,
+			"mdmsim":       cmdMDMSim,
+			"googlesim":    cmdGoogleSim,
+			"attackbundle": cmdAttackBundle,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOURCE_DATE_EPOCH", "")
+			// Imported ATT&CK data goes here, never into the user's
+			// configuration.
+			env.Setenv("CUSTOS_ATTACK_DIR", filepath.Join(env.WorkDir, ".attack"))
 			return nil
 		},
 	})
@@ -247,4 +252,21 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
 	ts.Setenv("SUBSCRIPTION", googlesim.DefaultSubscription)
 	ts.Check(os.WriteFile(ts.MkAbs("usage-logs.ndjson"), googlesim.ExportNDJSON(sim.UsageLogs()), 0o644))
+}
+
+// cmdAttackBundle writes the embedded ATT&CK bundle, decompressed:
+//
+//	attackbundle FILE
+func cmdAttackBundle(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: attackbundle FILE")
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(attackdata.Bundle))
+	ts.Check(err)
+	defer zr.Close()
+	f, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	_, err = io.Copy(f, zr)
+	ts.Check(err)
+	ts.Check(f.Close())
 }

@@ -129,6 +129,9 @@ type analysisConfig struct {
 }
 
 func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfig) (*playbooks.Analysis, string, error) {
+	if err := playbooks.AttackError(); err != nil {
+		return nil, "", err
+	}
 	pbs, err := playbooks.Load(cfg.playbookDir)
 	if err != nil {
 		return nil, "", err

@@ -381,7 +381,6 @@ func decodePull(data []byte) ([]received, error) {
 // are written: decoding is done in parallel, writing in order.
 type parsed struct {
 	events  []collect.Event
-	fields  [][]byte        // the JSON of each event's fields, when known
 	device  *collect.Device // from a STATUS_REPORT or ENROLLMENT
 	ignored map[string]int
 }
