@@ -213,7 +213,9 @@ type Analyzer struct {
 	opts     Options
 	byType   map[string][]*Playbook
 	fleet    *Fleet
-	findings map[string]*Finding // event-scope findings by playbook and device
+	remember map[string][]string            // event type -> fields that playbooks read through Earlier
+	history  map[string]map[string][]string // device key -> "type.field" -> recent values
+	findings map[string]*Finding            // event-scope findings by playbook and device
 	order    []string
 	read     int
 	orphans  int
@@ -225,12 +227,48 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 		// Events are read before the fleet's apps are counted: an event's
 		// fleet knows the declared groups, not app prevalence.
 		fleet: &Fleet{developer: opts.DeveloperGroups, appDevices: map[string]map[string]bool{}}}
+	an.remember, an.history = map[string][]string{}, map[string]map[string][]string{}
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
 			an.byType[t] = append(an.byType[t], p)
 		}
+		for _, e := range p.Earlier {
+			typ, field, _ := strings.Cut(e, ".")
+			if !slices.Contains(an.remember[typ], field) {
+				an.remember[typ] = append(an.remember[typ], field)
+			}
+		}
 	}
 	return an
+}
+
+// maxHistory is how many values of one field of one event type the
+// analysis remembers per device.
+const maxHistory = 64
+
+// earlierOf returns the Earlier function of a device.
+func (an *Analyzer) earlierOf(key string) func(string, string) []string {
+	return func(typ, field string) []string { return an.history[key][typ+"."+field] }
+}
+
+// recall remembers the fields of e that playbooks read later.
+func (an *Analyzer) recall(e collect.Event) {
+	for _, field := range an.remember[e.Type] {
+		v, ok := e.Fields[field].(string)
+		if !ok {
+			continue
+		}
+		h := an.history[e.DeviceKey]
+		if h == nil {
+			h = map[string][]string{}
+			an.history[e.DeviceKey] = h
+		}
+		k := e.Type + "." + field
+		h[k] = append(h[k], v)
+		if len(h[k]) > maxHistory {
+			h[k] = h[k][1:]
+		}
+	}
 }
 
 // Event runs the event-scope playbooks that read e's type. d is the
@@ -238,6 +276,9 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 // counted, not analysed).
 func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event) error {
 	pbs := an.byType[e.Type]
+	if d != nil {
+		defer an.recall(e) // after this event's own playbooks: "earlier" means before it
+	}
 	if len(pbs) == 0 {
 		return nil
 	}
@@ -252,7 +293,7 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 			continue
 		}
 		var hits []*iocs.Indicator
-		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits}
+		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits, now: an.opts.Now, earlier: an.earlierOf(d.Key)}
 		ok, err := p.Eval(env)
 		if err != nil {
 			return fmt.Errorf("event %s of %s: %w", e.Type, d.Key, err)
@@ -357,7 +398,7 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 			}
 			for _, env := range envs {
 				var hits []*iocs.Indicator
-				env.iocs, env.hits = an.opts.IOCs, &hits
+				env.iocs, env.hits, env.now = an.opts.IOCs, &hits, now
 				ok, err := p.Eval(env)
 				if err != nil {
 					return nil, fmt.Errorf("device %s: %w", d.Key, err)

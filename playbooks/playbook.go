@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -40,6 +41,7 @@ type Playbook struct {
 	Platforms    []string   `yaml:"platforms"`
 	Scope        string     `yaml:"scope"`       // device, app or event
 	EventTypes   []string   `yaml:"event_types"` // for scope event: the event types it reads
+	Earlier      []string   `yaml:"earlier"`     // TYPE.FIELD of earlier events on the device it reads through Earlier
 	Requires     []string   `yaml:"requires"`
 	Precondition string     `yaml:"precondition"`
 	Match        string     `yaml:"match"`
@@ -93,7 +95,11 @@ type Test struct {
 	App      map[string]any `yaml:"app"`
 	Event    map[string]any `yaml:"event"`
 	IOCs     []TestIOC      `yaml:"iocs"`
-	Fleet    struct {
+	// Now is the analysis time of the test (default 2026-01-01).
+	Now time.Time `yaml:"now"`
+	// Earlier lists earlier events on the device: {type, fields}.
+	Earlier []map[string]any `yaml:"earlier"`
+	Fleet   struct {
 		Devices         int      `yaml:"devices"`
 		AppDevices      int      `yaml:"app_devices"`
 		DeveloperGroups []string `yaml:"developer_groups"`
@@ -129,8 +135,37 @@ type Env struct {
 	Event  *EventView     `expr:"event"`
 	Fleet  *Fleet         `expr:"fleet"`
 
-	iocs *iocs.Set
-	hits *[]*iocs.Indicator // what IOC matched while evaluating
+	iocs    *iocs.Set
+	hits    *[]*iocs.Indicator // what IOC matched while evaluating
+	now     time.Time          // the analysis time
+	earlier func(eventType, field string) []string
+}
+
+// DaysSince is the number of whole days from date (RFC 3339, or
+// YYYY-MM-DD as security patch levels are written) to the analysis time;
+// -1 when date is empty or not a date.
+func (e Env) DaysSince(date string) int {
+	t, err := time.Parse(time.RFC3339, date)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, date); err != nil {
+			return -1
+		}
+	}
+	now := e.now
+	if now.IsZero() {
+		return -1
+	}
+	return int(now.Sub(t).Hours() / 24)
+}
+
+// Earlier returns the values of field of the earlier events of type
+// eventType on the same device (the most recent 64), for playbooks that
+// declare TYPE.FIELD in earlier: an install of a file pushed before.
+func (e Env) Earlier(eventType, field string) []string {
+	if e.earlier == nil {
+		return nil
+	}
+	return e.earlier(eventType, field)
 }
 
 // IOC reports whether value matches an indicator of kind key (app:id,
@@ -315,6 +350,8 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		return nil, bad("event_types", "an event-scope playbook names the event types it reads")
 	case p.Scope != "event" && len(p.EventTypes) > 0:
 		return nil, bad("event_types", "only an event-scope playbook reads events")
+	case p.Scope != "event" && len(p.Earlier) > 0:
+		return nil, bad("earlier", "only an event-scope playbook reads earlier events")
 	case strings.TrimSpace(p.Match) == "":
 		return nil, bad("match", "missing")
 	case strings.TrimSpace(p.Rationale) == "":
@@ -328,6 +365,11 @@ func Parse(file string, data []byte) (*Playbook, error) {
 			return nil, bad("techniques", "%q is not an active %s technique of %s", t, TacticID, AttackRelease())
 		}
 		p.Techniques[i] = tech.ID // a revoked id becomes the one that replaced it
+	}
+	for _, e := range p.Earlier {
+		if typ, field, ok := strings.Cut(e, "."); !ok || typ == "" || field == "" {
+			return nil, bad("earlier", "%q: want EVENT_TYPE.FIELD", e)
+		}
 	}
 	for _, r := range p.Requires {
 		if !slices.Contains(telemetries, r) {
@@ -524,6 +566,27 @@ func (t Test) env() (Env, error) {
 			return env, fmt.Errorf("event: %w", err)
 		}
 		env.Event.DeviceKey = env.Device.Key
+	}
+	env.now = t.Now
+	if env.now.IsZero() {
+		env.now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	var earlier []collect.Event
+	for _, m := range t.Earlier {
+		var ev collect.Event
+		if err := remarshal(m, &ev); err != nil {
+			return env, fmt.Errorf("earlier: %w", err)
+		}
+		earlier = append(earlier, ev)
+	}
+	env.earlier = func(typ, field string) []string {
+		var out []string
+		for _, ev := range earlier {
+			if s, ok := ev.Fields[field].(string); ok && ev.Type == typ {
+				out = append(out, s)
+			}
+		}
+		return out
 	}
 	env.iocs = &iocs.Set{}
 	for _, i := range t.IOCs {

@@ -47,10 +47,24 @@ tests:
 		"bad severity":    {`severity: low`, `severity: urgent`, "good.yaml:6: severity"},
 		"one-sided tests": {`expect: no_match`, `expect: match`, "need at least one match and one no_match"},
 		"bad telemetry":   {`scope: device`, "scope: device\nrequires: [sms]", `"sms"`},
+		"event, no types": {`scope: device`, "scope: event", "event_types: an event-scope playbook names"},
+		"types on device": {`scope: device`, "scope: device\nevent_types: [dns]", "only an event-scope playbook reads events"},
+		"earlier on app":  {`scope: device`, "scope: app\nearlier: [file_pushed.file_path]", "only an event-scope playbook reads earlier"},
+		"bad earlier":     {`scope: device`, "scope: event\nevent_types: [dns]\nearlier: [file_pushed]", "want EVENT_TYPE.FIELD"},
+		"adjust no why":   {`scope: device`, "scope: device\nadjust: [{when: 'true', severity: high}]", "adjust: 1: say why"},
+		"adjust bad sev":  {`scope: device`, "scope: device\nadjust: [{when: 'true', severity: dire, why: x}]", `severity "dire"`},
+		"adjust not bool": {`scope: device`, "scope: device\nadjust: [{when: 'device.Name', severity: high, why: x}]", "expected bool"},
+		"revoked tech ok": {`[T1623.001]`, `[T1605]`, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := strings.Replace(good, tc.old, tc.new, 1)
-			_, err := Parse("good.yaml", []byte(src))
+			p, err := Parse("good.yaml", []byte(src))
+			if tc.want == "" {
+				if err != nil || p.Techniques[0] != "T1623.001" {
+					t.Errorf("revoked T1605: %v, techniques %v; want it replaced by T1623.001", err, p.Techniques)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want it to contain %q", err, tc.want)
 			}
