@@ -75,6 +75,9 @@ type DeviceSummary struct {
 	// State is the device's overall coverage: finding, observed_clear or
 	// not_observable.
 	State string `json:"state"`
+	// SameDeviceAs lists the other records (of other sources) that share
+	// this device's serial number or IMEI: the same phone.
+	SameDeviceAs []string `json:"same_device_as,omitempty"`
 }
 
 // Finding is one playbook match.
@@ -431,8 +434,20 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 		a.Findings = append(a.Findings, f)
 	}
 	sort.SliceStable(a.Findings, func(i, j int) bool { return a.Findings[i].Device < a.Findings[j].Device })
-	corroborate(a.Findings)
+	group := physical(devices)
+	corroborate(a.Findings, group)
 	a.Coverage, a.Devices = coverage(devices, in, pbs, a.Findings)
+	members := map[string][]string{}
+	for _, d := range devices {
+		members[group[d.Key]] = append(members[group[d.Key]], d.Key)
+	}
+	for i := range a.Devices {
+		for _, k := range members[group[a.Devices[i].Key]] {
+			if k != a.Devices[i].Key {
+				a.Devices[i].SameDeviceAs = append(a.Devices[i].SameDeviceAs, k)
+			}
+		}
+	}
 	return a, nil
 }
 
@@ -471,13 +486,79 @@ func evidence(origin ArchiveRef, raw collect.RawRef) EvidenceRef {
 	}
 }
 
-// corroborate links findings on the same device: each lists the others,
+// physical groups the device records that describe one phone, as several
+// sources see it: records sharing a serial number or an IMEI (either
+// suffices; placeholders such as "unknown" or all zeros are ignored). It
+// maps each device key to its group's smallest key.
+func physical(devices []collect.Device) map[string]string {
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(k string) string {
+		for parent[k] != k {
+			parent[k] = parent[parent[k]]
+			k = parent[k]
+		}
+		return k
+	}
+	union := func(a, b string) {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if rb < ra {
+			ra, rb = rb, ra
+		}
+		parent[rb] = ra
+	}
+	owner := map[string]string{} // "serial:X" / "imei:Y" -> first device key
+	for _, d := range devices {
+		parent[d.Key] = d.Key
+	}
+	for _, d := range devices {
+		for _, id := range identifiers(d) {
+			if o, ok := owner[id]; ok {
+				union(o, d.Key)
+			} else {
+				owner[id] = d.Key
+			}
+		}
+	}
+	out := make(map[string]string, len(devices))
+	for _, d := range devices {
+		out[d.Key] = find(d.Key)
+	}
+	return out
+}
+
+// identifiers are the hardware identifiers of d that tie records of
+// different sources together.
+func identifiers(d collect.Device) []string {
+	var out []string
+	serial := strings.ToUpper(strings.TrimSpace(d.Serial))
+	if len(serial) >= 4 && strings.Trim(serial, "0") != "" && serial != "UNKNOWN" && serial != "NULL" {
+		out = append(out, "serial:"+serial)
+	}
+	imei := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, d.IMEI)
+	if len(imei) >= 14 && strings.Trim(imei, "0") != "" {
+		out = append(out, "imei:"+imei[:14]) // the check digit may be left out
+	}
+	return out
+}
+
+// corroborate links findings on the same device (the same phone through
+// any source, as physical groups them): each lists the others,
 // and a finding backed by another playbook's finding gains one confidence
 // level (a single weak signal stays a lead).
-func corroborate(fs []Finding) {
+func corroborate(fs []Finding, group map[string]string) {
 	byDevice := map[string][]int{}
 	for i, f := range fs {
-		byDevice[f.Device] = append(byDevice[f.Device], i)
+		g := cmp.Or(group[f.Device], f.Device)
+		byDevice[g] = append(byDevice[g], i)
 	}
 	for _, idx := range byDevice {
 		for _, i := range idx {
@@ -496,6 +577,21 @@ func corroborate(fs []Finding) {
 func raise(c string) string {
 	i := slices.Index(Confidences, c)
 	return Confidences[min(i+1, len(Confidences)-1)]
+}
+
+// blind says why MDM telemetry cannot show a technique no playbook covers.
+var blind = map[string]string{
+	"T1575": "no management source reports native API or JNI calls; it takes on-device instrumentation or a full acquisition",
+	"T1603": "no management source reports scheduled jobs (JobScheduler, WorkManager, AlarmManager, launchd); it takes an on-device acquisition",
+}
+
+// unobservable is the reason a technique no playbook covers on a device's
+// platform is not observable there.
+func unobservable(technique, platform string) string {
+	if why, ok := blind[technique]; ok {
+		return why
+	}
+	return "no playbook observes this technique on " + cmp.Or(platform, "this platform") + " with the telemetry collected"
 }
 
 // coverage builds the device × technique matrix. A technique is
@@ -538,7 +634,7 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 			case found[[2]string{d.Key, t.ID}]:
 				c.State = StateFinding
 			case !covered:
-				c.State, c.Why = StateNotObservable, "no playbook observes this technique with the collected telemetry"
+				c.State, c.Why = StateNotObservable, unobservable(t.ID, d.Platform)
 			default:
 				c.State = StateObservedClear
 				for _, g := range gaps {

@@ -247,3 +247,43 @@ func TestAnalyzeEvents(t *testing.T) {
 		}
 	}
 }
+
+// The same phone seen through Intune and the Android Management API is
+// joined by serial number or IMEI: the records name each other, and the
+// findings of one source corroborate those of the other.
+func TestSameDeviceAcrossSources(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Origin: map[string]ArchiveRef{}}
+	yes, no := true, false
+	in.Devices = []collect.Device{
+		{Key: "intune:1", Source: "intune", Name: "phone", Platform: "android", Serial: "r5ct12345678", Compromised: collect.Compromised{Value: "true", Field: "jailBroken", RawValue: "True"}},
+		{Key: "amapi:a", Source: "amapi", Name: "phone", Platform: "android", Serial: "R5CT12345678", Posture: collect.Posture{ADBEnabled: &yes}, Compromised: collect.Compromised{Value: "false"}},
+		{Key: "amapi:b", Source: "amapi", Name: "other", Platform: "android", IMEI: "35-209900-176148-1", Posture: collect.Posture{ADBEnabled: &no}},
+		{Key: "jamf:b", Source: "jamf", Name: "other", Platform: "android", IMEI: "35209900176148", Serial: "unknown"},
+		{Key: "intune:z", Source: "intune", Name: "zeros", Platform: "android", Serial: "000000000000"},
+		{Key: "amapi:z", Source: "amapi", Name: "zeros too", Platform: "android", Serial: "000000000000"},
+	}
+	a, err := Analyze(in, pbs, Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := map[string][]string{}
+	for _, d := range a.Devices {
+		same[d.Key] = d.SameDeviceAs
+	}
+	if !slices.Equal(same["intune:1"], []string{"amapi:a"}) || !slices.Equal(same["amapi:a"], []string{"intune:1"}) ||
+		!slices.Equal(same["amapi:b"], []string{"jamf:b"}) || len(same["intune:z"]) != 0 {
+		t.Fatalf("same_device_as %v", same)
+	}
+	byPlaybook := map[string]Finding{}
+	for _, f := range a.Findings {
+		byPlaybook[f.Playbook] = f
+	}
+	root, adb := byPlaybook["device-jailbroken-or-rooted"], byPlaybook["install-and-debug-settings"]
+	if root.Device != "intune:1" || adb.Device != "amapi:a" || !slices.Contains(root.CorroboratedBy, adb.ID) || !slices.Contains(adb.CorroboratedBy, root.ID) {
+		t.Errorf("findings of the two sources do not corroborate each other: %+v %+v", root, adb)
+	}
+}
