@@ -368,8 +368,8 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	a := &Analysis{
 		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: an.opts.Tool,
 		AttackRelease: AttackRelease(), Tactic: TacticRef{TacticID, TacticName},
-		Archives: in.Archives, Gaps: in.Gaps, IOCBundles: []iocs.Bundle{},
-		Findings: []Finding{}, Coverage: []Coverage{},
+		Archives: append([]ArchiveRef{}, in.Archives...), Gaps: append([]collect.Gap{}, in.Gaps...), IOCBundles: []iocs.Bundle{},
+		Playbooks: []PlaybookRef{}, Devices: []DeviceSummary{}, Findings: []Finding{}, Coverage: []Coverage{},
 		EventsRead: an.read, EventsUnattributed: an.orphans,
 	}
 	if an.opts.IOCs != nil {
@@ -436,7 +436,9 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	sort.SliceStable(a.Findings, func(i, j int) bool { return a.Findings[i].Device < a.Findings[j].Device })
 	group := physical(devices)
 	corroborate(a.Findings, group)
-	a.Coverage, a.Devices = coverage(devices, in, pbs, a.Findings)
+	if cov, sums := coverage(devices, in, pbs, a.Findings); len(sums) > 0 {
+		a.Coverage, a.Devices = cov, sums
+	}
 	members := map[string][]string{}
 	for _, d := range devices {
 		members[group[d.Key]] = append(members[group[d.Key]], d.Key)
@@ -492,8 +494,7 @@ func evidence(origin ArchiveRef, raw collect.RawRef) EvidenceRef {
 // maps each device key to its group's smallest key.
 func physical(devices []collect.Device) map[string]string {
 	parent := map[string]string{}
-	var find func(string) string
-	find = func(k string) string {
+	find := func(k string) string {
 		for parent[k] != k {
 			parent[k] = parent[parent[k]]
 			k = parent[k]

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonschema"
 	"github.com/custos-ir/custos/iocs"
 )
 
@@ -213,6 +214,7 @@ func TestAnalyzeEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSchema(t, a)
 	got := map[string]Finding{}
 	for _, f := range a.Findings {
 		got[f.Playbook+"@"+f.Device] = f
@@ -270,6 +272,7 @@ func TestSameDeviceAcrossSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSchema(t, a)
 	same := map[string][]string{}
 	for _, d := range a.Devices {
 		same[d.Key] = d.SameDeviceAs
@@ -285,5 +288,53 @@ func TestSameDeviceAcrossSources(t *testing.T) {
 	root, adb := byPlaybook["device-jailbroken-or-rooted"], byPlaybook["install-and-debug-settings"]
 	if root.Device != "intune:1" || adb.Device != "amapi:a" || !slices.Contains(root.CorroboratedBy, adb.ID) || !slices.Contains(adb.CorroboratedBy, root.ID) {
 		t.Errorf("findings of the two sources do not corroborate each other: %+v %+v", root, adb)
+	}
+}
+
+// checkSchema validates an analysis against docs/findings.schema.json.
+func checkSchema(t *testing.T, a *Analysis) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "findings.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jsonschema.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range s.Validate(data) {
+		t.Errorf("findings.json against its schema: %v", err)
+	}
+}
+
+// Every analysis the tests make, and an empty one, follow the documented
+// schema; a member the schema does not know is caught.
+func TestFindingsSchema(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), Tool: "test"}
+	a, err := Analyze(fleetInput(), pbs, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSchema(t, a)
+	empty, err := Analyze(Input{}, pbs, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSchema(t, empty)
+
+	raw, _ := os.ReadFile(filepath.Join("..", "docs", "findings.schema.json"))
+	s, _ := jsonschema.Parse(raw)
+	data, _ := json.Marshal(a)
+	data = []byte(strings.Replace(string(data), `"rationale":`, `"surprise":1,"rationale":`, 1))
+	if errs := s.Validate(data); len(errs) == 0 {
+		t.Error("an undocumented member passed the schema")
 	}
 }

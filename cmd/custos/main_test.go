@@ -20,6 +20,7 @@ import (
 
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/mdmsim"
+	"github.com/custos-ir/custos/internal/jsonschema"
 	attackdata "github.com/custos-ir/custos/third_party/attack"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -47,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"mdmsim":       cmdMDMSim,
 			"googlesim":    cmdGoogleSim,
 			"attackbundle": cmdAttackBundle,
+			"schema":       cmdSchema,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOURCE_DATE_EPOCH", "")
@@ -269,4 +271,26 @@ func cmdAttackBundle(ts *testscript.TestScript, neg bool, args []string) {
 	_, err = io.Copy(f, zr)
 	ts.Check(err)
 	ts.Check(f.Close())
+}
+
+// cmdSchema validates a JSON file against a schema of the repository:
+//
+//	schema SCHEMA-IN-DOCS FILE
+func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: schema SCHEMA FILE")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", args[0]))
+	ts.Check(err)
+	s, err := jsonschema.Parse(raw)
+	ts.Check(err)
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	errs := s.Validate(data)
+	for _, err := range errs {
+		ts.Logf("%s: %v", args[1], err)
+	}
+	if (len(errs) > 0) != neg {
+		ts.Fatalf("%s: %d schema violation(s)", args[1], len(errs))
+	}
 }
