@@ -33,6 +33,24 @@ type Analysis struct {
 	// EventsUnattributed those of devices no archive describes.
 	EventsRead         int `json:"events_read"`
 	EventsUnattributed int `json:"events_unattributed,omitempty"`
+	// Fleet counts the devices and findings.
+	Fleet FleetSummary `json:"fleet"`
+}
+
+// FleetSummary is the analysis in numbers: devices by platform, ownership,
+// source and coverage state; findings by severity and technique ("none"
+// for those not tied to one); phones (records joined across sources
+// counted once) with an execution finding.
+type FleetSummary struct {
+	Devices             int            `json:"devices"`
+	Phones              int            `json:"phones"`
+	ByPlatform          map[string]int `json:"by_platform"`
+	ByOwnership         map[string]int `json:"by_ownership"`
+	BySource            map[string]int `json:"by_source"`
+	ByState             map[string]int `json:"by_state"`
+	FindingsBySeverity  map[string]int `json:"findings_by_severity"`
+	FindingsByTechnique map[string]int `json:"findings_by_technique"`
+	PhonesWithExecution int            `json:"phones_with_execution_findings"`
 }
 
 // TacticRef names the tactic the analysis is keyed to.
@@ -443,6 +461,7 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	for _, d := range devices {
 		members[group[d.Key]] = append(members[group[d.Key]], d.Key)
 	}
+	a.Fleet = summarise(a, group, len(members))
 	for i := range a.Devices {
 		for _, k := range members[group[a.Devices[i].Key]] {
 			if k != a.Devices[i].Key {
@@ -486,6 +505,33 @@ func evidence(origin ArchiveRef, raw collect.RawRef) EvidenceRef {
 		Archive: origin.Name, ArchiveSHA256: origin.SHA256,
 		Path: "data/" + raw.Path, FileSHA256: raw.SHA256, Pointer: raw.Pointer,
 	}
+}
+
+// summarise counts the analysis's devices and findings.
+func summarise(a *Analysis, group map[string]string, phones int) FleetSummary {
+	fs := FleetSummary{Devices: len(a.Devices), Phones: phones, ByPlatform: map[string]int{}, ByOwnership: map[string]int{},
+		BySource: map[string]int{}, ByState: map[string]int{}, FindingsBySeverity: map[string]int{}, FindingsByTechnique: map[string]int{}}
+	for _, d := range a.Devices {
+		fs.ByPlatform[cmp.Or(d.Platform, "unknown")]++
+		fs.ByOwnership[cmp.Or(d.Ownership, "unknown")]++
+		fs.BySource[d.Source]++
+		fs.ByState[d.State]++
+	}
+	executed := map[string]bool{}
+	for _, f := range a.Findings {
+		fs.FindingsBySeverity[f.Severity]++
+		if len(f.Techniques) == 0 {
+			fs.FindingsByTechnique["none"]++
+		}
+		for _, t := range f.Techniques {
+			fs.FindingsByTechnique[t]++
+		}
+		if f.Role == "execution" {
+			executed[cmp.Or(group[f.Device], f.Device)] = true
+		}
+	}
+	fs.PhonesWithExecution = len(executed)
+	return fs
 }
 
 // physical groups the device records that describe one phone, as several

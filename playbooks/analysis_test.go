@@ -240,6 +240,9 @@ func TestAnalyzeEvents(t *testing.T) {
 	if !slices.Contains(ioc.CorroboratedBy, adb.ID) {
 		t.Errorf("the process start is not corroborated by the ADB install: %v", ioc.CorroboratedBy)
 	}
+	if a.Fleet.PhonesWithExecution != 2 || a.Fleet.FindingsByTechnique["T1623.001"] != 2 || a.Fleet.FindingsByTechnique["none"] != 1 || a.Fleet.FindingsBySeverity["critical"] != 1 {
+		t.Errorf("fleet summary %+v", a.Fleet)
+	}
 	if a.EventsRead != 5 || a.EventsUnattributed != 1 {
 		t.Errorf("events read %d, unattributed %d; want 5 and 1 (the DNS event has no playbook)", a.EventsRead, a.EventsUnattributed)
 	}
@@ -280,6 +283,9 @@ func TestSameDeviceAcrossSources(t *testing.T) {
 	if !slices.Equal(same["intune:1"], []string{"amapi:a"}) || !slices.Equal(same["amapi:a"], []string{"intune:1"}) ||
 		!slices.Equal(same["amapi:b"], []string{"jamf:b"}) || len(same["intune:z"]) != 0 {
 		t.Fatalf("same_device_as %v", same)
+	}
+	if a.Fleet.Devices != 6 || a.Fleet.Phones != 4 || a.Fleet.BySource["amapi"] != 3 || a.Fleet.ByPlatform["android"] != 6 {
+		t.Errorf("fleet summary %+v", a.Fleet)
 	}
 	byPlaybook := map[string]Finding{}
 	for _, f := range a.Findings {
