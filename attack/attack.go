@@ -23,11 +23,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/custos-ir/custos/internal/fsutil"
 	attackdata "github.com/custos-ir/custos/third_party/attack"
 )
 
@@ -316,10 +316,18 @@ func Dir() (string, error) {
 	return filepath.Join(c, "custos", "attack"), nil
 }
 
-const (
-	importedBundle  = "mobile-attack.json"
-	importedRelease = "release.txt"
-)
+// index names the imported release: its name and the digest of its
+// bundle, stored beside it as mobile-attack-<sha256>.json. It is written
+// last, in one atomic step, so a failed or concurrent import never pairs
+// a bundle with another release's name.
+const indexFile = "imported.json"
+
+type index struct {
+	Release string `json:"release"`
+	SHA256  string `json:"sha256"`
+}
+
+func bundleFile(sha string) string { return "mobile-attack-" + sha + ".json" }
 
 // releaseName is a release as it is written in reports.
 var releaseName = regexp.MustCompile(`^Mobile ATT&CK [0-9]{1,3}\.[0-9]{1,3}$`)
@@ -340,7 +348,12 @@ func Import(dir, file, release string) (*Data, error) {
 	if !releaseName.MatchString(release) {
 		return nil, fmt.Errorf("release %q: want \"Mobile ATT&CK N.N\"", release)
 	}
-	raw, err := os.ReadFile(file)
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxBundle+1))
+	f.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -351,21 +364,14 @@ func Import(dir, file, release string) (*Data, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(dir, importedBundle), raw); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dir, bundleFile(d.SHA256)), raw, 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(dir, importedRelease), []byte(release+"\n")); err != nil {
+	idx, _ := json.Marshal(index{Release: release, SHA256: d.SHA256})
+	if err := fsutil.WriteFile(filepath.Join(dir, indexFile), idx, 0o644); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
 }
 
 var (
@@ -386,24 +392,27 @@ func load() (*Data, error) {
 	if err != nil {
 		return Builtin(), nil
 	}
-	rel, err := os.ReadFile(filepath.Join(dir, importedRelease))
+	raw, err := os.ReadFile(filepath.Join(dir, indexFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return Builtin(), nil
 	} else if err != nil {
 		return nil, err
 	}
-	release := strings.TrimSpace(string(rel))
-	if !releaseName.MatchString(release) {
-		return nil, fmt.Errorf("%s: release %q is not a Mobile ATT&CK release", filepath.Join(dir, importedRelease), release)
+	var idx index
+	if err := json.Unmarshal(raw, &idx); err != nil || !releaseName.MatchString(idx.Release) || len(idx.SHA256) != 64 {
+		return nil, fmt.Errorf("%s: not an import index of custos", filepath.Join(dir, indexFile))
 	}
-	f, err := os.Open(filepath.Join(dir, importedBundle))
+	f, err := os.Open(filepath.Join(dir, bundleFile(idx.SHA256)))
 	if err != nil {
 		return nil, fmt.Errorf("imported ATT&CK data: %w", err)
 	}
 	defer f.Close()
-	d, err := Parse(release, f)
+	d, err := Parse(idx.Release, f)
 	if err != nil {
 		return nil, fmt.Errorf("imported ATT&CK data in %s: %w", dir, err)
+	}
+	if d.SHA256 != idx.SHA256 {
+		return nil, fmt.Errorf("imported ATT&CK data in %s: the bundle's sha256 is %s, the import recorded %s", dir, d.SHA256, idx.SHA256)
 	}
 	return d, nil
 }

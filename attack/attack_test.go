@@ -116,7 +116,13 @@ func TestImport(t *testing.T) {
 		t.Errorf("after refused imports: %v %v", d, err)
 	}
 	// Damaged after import: an error, never a silent fallback.
-	os.WriteFile(filepath.Join(dir, importedBundle), []byte("{"), 0o644)
+	bundle19 := filepath.Join(dir, bundleFile(d.SHA256))
+	data, _ := os.ReadFile(bundle19)
+	os.WriteFile(bundle19, append(data, ' '), 0o644)
+	if _, err := load(); err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("an altered imported bundle: %v", err)
+	}
+	os.WriteFile(bundle19, []byte("{"), 0o644)
 	if _, err := load(); err == nil {
 		t.Error("a damaged imported bundle loaded")
 	}

@@ -33,6 +33,7 @@ type Analysis struct {
 	// EventsUnattributed those of devices no archive describes.
 	EventsRead         int `json:"events_read"`
 	EventsUnattributed int `json:"events_unattributed,omitempty"`
+	EventsTooLarge     int `json:"events_too_large,omitempty"` // records over 4 MiB, skipped
 	// Fleet counts the devices and findings.
 	Fleet FleetSummary `json:"fleet"`
 }
@@ -240,7 +241,12 @@ type Analyzer struct {
 	order    []string
 	read     int
 	orphans  int
+	tooLarge int
 }
+
+// EventTooLarge counts an event record skipped for its size
+// (LoadOptions.EventTooLarge).
+func (an *Analyzer) EventTooLarge() { an.tooLarge++ }
 
 // NewAnalyzer prepares an analysis with pbs.
 func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
@@ -388,7 +394,7 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 		AttackRelease: AttackRelease(), Tactic: TacticRef{TacticID, TacticName},
 		Archives: append([]ArchiveRef{}, in.Archives...), Gaps: append([]collect.Gap{}, in.Gaps...), IOCBundles: []iocs.Bundle{},
 		Playbooks: []PlaybookRef{}, Devices: []DeviceSummary{}, Findings: []Finding{}, Coverage: []Coverage{},
-		EventsRead: an.read, EventsUnattributed: an.orphans,
+		EventsRead: an.read, EventsUnattributed: an.orphans, EventsTooLarge: an.tooLarge,
 	}
 	if an.opts.IOCs != nil {
 		a.IOCBundles = append(a.IOCBundles, an.opts.IOCs.Bundles...)
@@ -577,12 +583,20 @@ func physical(devices []collect.Device) map[string]string {
 	return out
 }
 
+// placeholderSerials are serial numbers that many unrelated devices
+// report (unprovisioned boards, emulators, privacy-restricted APIs).
+var placeholderSerials = map[string]bool{
+	"UNKNOWN": true, "NULL": true, "NONE": true, "N/A": true, "DEFAULT": true, "SERIAL": true,
+	"0123456789ABCDEF": true, "0123456789": true, "123456789ABCDEF": true, "ABCDEF0123456789": true,
+	"EMULATOR": true, "EMULATOR5554": true, "1234567890": true, "123456789": true,
+}
+
 // identifiers are the hardware identifiers of d that tie records of
 // different sources together.
 func identifiers(d collect.Device) []string {
 	var out []string
 	serial := strings.ToUpper(strings.TrimSpace(d.Serial))
-	if len(serial) >= 4 && strings.Trim(serial, "0") != "" && serial != "UNKNOWN" && serial != "NULL" {
+	if len(serial) >= 4 && strings.Trim(serial, serial[:1]) != "" && !placeholderSerials[serial] {
 		out = append(out, "serial:"+serial)
 	}
 	imei := strings.Map(func(r rune) rune {

@@ -270,6 +270,8 @@ func TestSameDeviceAcrossSources(t *testing.T) {
 		{Key: "jamf:b", Source: "jamf", Name: "other", Platform: "android", IMEI: "35209900176148", Serial: "unknown"},
 		{Key: "intune:z", Source: "intune", Name: "zeros", Platform: "android", Serial: "000000000000"},
 		{Key: "amapi:z", Source: "amapi", Name: "zeros too", Platform: "android", Serial: "000000000000"},
+		{Key: "amapi:m1", Source: "amapi", Name: "cheap phone", Platform: "android", Serial: "0123456789ABCDEF"},
+		{Key: "amapi:m2", Source: "amapi", Name: "another cheap phone", Platform: "android", Serial: "0123456789abcdef"},
 	}
 	a, err := Analyze(in, pbs, Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -281,10 +283,10 @@ func TestSameDeviceAcrossSources(t *testing.T) {
 		same[d.Key] = d.SameDeviceAs
 	}
 	if !slices.Equal(same["intune:1"], []string{"amapi:a"}) || !slices.Equal(same["amapi:a"], []string{"intune:1"}) ||
-		!slices.Equal(same["amapi:b"], []string{"jamf:b"}) || len(same["intune:z"]) != 0 {
+		!slices.Equal(same["amapi:b"], []string{"jamf:b"}) || len(same["intune:z"]) != 0 || len(same["amapi:m1"]) != 0 {
 		t.Fatalf("same_device_as %v", same)
 	}
-	if a.Fleet.Devices != 6 || a.Fleet.Phones != 4 || a.Fleet.BySource["amapi"] != 3 || a.Fleet.ByPlatform["android"] != 6 {
+	if a.Fleet.Devices != 8 || a.Fleet.Phones != 6 || a.Fleet.BySource["amapi"] != 5 || a.Fleet.ByPlatform["android"] != 8 {
 		t.Errorf("fleet summary %+v", a.Fleet)
 	}
 	byPlaybook := map[string]Finding{}
@@ -342,5 +344,27 @@ func TestFindingsSchema(t *testing.T) {
 	data = []byte(strings.Replace(string(data), `"rationale":`, `"surprise":1,"rationale":`, 1))
 	if errs := s.Validate(data); len(errs) == 0 {
 		t.Error("an undocumented member passed the schema")
+	}
+}
+
+// An event record too large to read is skipped and counted; the events
+// around it are read.
+func TestStreamEventsSkipsOversized(t *testing.T) {
+	small := func(id string) string {
+		return `{"device_key":"d","time":"2026-11-26T00:00:00Z","type":"adb_shell_command","fields":{"event_id":"` + id + `"},"raw":{"path":"raw/x","sha256":"","pointer":""}}` + "\n"
+	}
+	huge := `{"device_key":"d","time":"2026-11-26T00:00:00Z","type":"x","fields":{"blob":"` + strings.Repeat("a", maxRecordLine) + `"},"raw":{"path":"","sha256":"","pointer":""}}` + "\n"
+	var ids []string
+	skipped := 0
+	err := streamEvents(strings.NewReader(small("1")+huge+small("2")+strings.TrimSuffix(small("3"), "\n")), ArchiveRef{}, []collect.Device{{Key: "d"}},
+		func(_ ArchiveRef, d *collect.Device, e collect.Event) error {
+			if d == nil {
+				t.Error("device not found")
+			}
+			ids = append(ids, e.Fields["event_id"].(string))
+			return nil
+		}, func() { skipped++ })
+	if err != nil || !slices.Equal(ids, []string{"1", "2", "3"}) || skipped != 1 {
+		t.Fatalf("ids %v, skipped %d, err %v", ids, skipped, err)
 	}
 }

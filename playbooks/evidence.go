@@ -32,6 +32,9 @@ type LoadOptions struct {
 	// Without it, events are not read. origin names the archive only:
 	// its digest is known once the archive has been read to its end.
 	Events func(origin ArchiveRef, d *collect.Device, e collect.Event) error
+	// EventTooLarge is called for each event record longer than 4 MiB,
+	// which is skipped (and counted in the analysis), not read.
+	EventTooLarge func()
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -48,7 +51,7 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			switch name {
 			case "data/" + collect.EventsFile:
 				if opts.Events != nil {
-					err = streamEvents(r, ArchiveRef{Name: filepath.Base(path)}, devs, opts.Events)
+					err = streamEvents(r, ArchiveRef{Name: filepath.Base(path)}, devs, opts.Events, opts.EventTooLarge)
 				}
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
@@ -84,16 +87,45 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 // streamEvents decodes an events file line by line and hands each event
 // to fn with its device (devs are the archive's devices, read before its
 // events: a bag's files are in name order).
-func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error) error {
+func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error, tooLarge func()) error {
 	byKey := make(map[string]*collect.Device, len(devs))
 	for i := range devs {
 		byKey[devs[i].Key] = &devs[i]
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxRecordLine)
-	for n := 1; sc.Scan(); n++ {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var line []byte
+	for n := 1; ; n++ {
+		line = line[:0]
+		over := false
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if len(line)+len(chunk) > maxRecordLine {
+				over = true // skipped to its end, counted, not held
+			} else {
+				line = append(line, chunk...)
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				if len(line) == 0 && !over {
+					return nil
+				}
+				break
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if over {
+			if tooLarge != nil {
+				tooLarge()
+			}
+			continue
+		}
 		var e collect.Event
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
@@ -102,7 +134,6 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 			return err
 		}
 	}
-	return sc.Err()
 }
 
 func readNDJSON[T any](r io.Reader) ([]T, error) {

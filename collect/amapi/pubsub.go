@@ -3,6 +3,7 @@ package amapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,6 +113,7 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 	if err := events.addWritten(req); err != nil {
 		return st, &httpsource.StagingError{Err: err}
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	raw := make(chan pulled)     // pulled, to be prepared
 	batches := make(chan pulled) // prepared, to be written
@@ -143,6 +145,11 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 	}
 	cancel()
 	st.Pulls = <-pulls
+	if err == nil {
+		// Interrupted: what was pulled and not written comes back later;
+		// the acquisition is not complete.
+		err = parent.Err()
+	}
 	return st, err
 }
 
@@ -579,15 +586,16 @@ func (b *batch) write(req collect.Request, sink collect.Sink, keep func(string) 
 }
 
 // seen remembers what a run has written: devices (kind 'd') and events by
-// device and eventId (kind 'e'), as 64-bit hashes under a seed drawn per
-// run, so that a drain of millions of events keeps 8 bytes for each and
-// nobody can craft ids that collide.
+// device and eventId (kind 'e'), as 128-bit hashes under seeds drawn per
+// run: a drain of millions of events keeps 16 bytes for each, no two
+// distinct keys are mistaken for one in practice, and nobody can craft ids
+// that collide.
 type seen struct {
-	h   maphash.Hash // its seed is drawn when first used
-	set map[uint64]struct{}
+	h1, h2 maphash.Hash // their seeds are drawn when first used
+	set    map[[2]uint64]struct{}
 }
 
-func newSeen() *seen { return &seen{set: map[uint64]struct{}{}} }
+func newSeen() *seen { return &seen{set: map[[2]uint64]struct{}{}} }
 
 // addWritten adds the devices and usage-log events written before a
 // resume, so that an event repeated in a message that comes after the
@@ -646,13 +654,16 @@ func (s *seen) addWritten(req collect.Request) error {
 
 // add records kind, a and b, and reports whether they were new.
 func (s *seen) add(kind byte, a, b string) bool {
-	h := &s.h
-	h.Reset()
-	h.WriteByte(kind)
-	h.WriteString(a)
-	h.WriteByte(0)
-	h.WriteString(b)
-	k := h.Sum64()
+	var k [2]uint64
+	for i, h := range []*maphash.Hash{&s.h1, &s.h2} {
+		h.Reset()
+		h.WriteByte(kind)
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(a)))]) // a's length: no a, b pair reads as another
+		h.WriteString(a)
+		h.WriteString(b)
+		k[i] = h.Sum64()
+	}
 	if _, dup := s.set[k]; dup {
 		return false
 	}

@@ -366,3 +366,37 @@ func TestEventRepeatedAcrossResumeWrittenOnce(t *testing.T) {
 		t.Errorf("%d of %d messages acknowledged", ps.Acked, ps.Published)
 	}
 }
+
+// cancellingSink cancels the run when the first pull response is stored.
+type cancellingSink struct {
+	*collect.Staging
+	cancel context.CancelFunc
+}
+
+func (c *cancellingSink) Capture(source string, ex *collect.Exchange, body []byte, keep bool) (collect.RawRef, error) {
+	ref, err := c.Staging.Capture(source, ex, body, keep)
+	if strings.Contains(string(body), "receivedMessages") {
+		c.cancel()
+	}
+	return ref, err
+}
+
+// An interrupted drain (Ctrl-C) is an error, never a complete collection:
+// what it pulled and did not write comes back on the next run.
+func TestInterruptedDrainIsNotComplete(t *testing.T) {
+	for range 10 {
+		_, cfg := logSim(t, 10*time.Second)
+		src, _ := New(cfg)
+		st, err := collect.NewStaging(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		err = src.Collect(ctx, collect.Request{All: true}, &cancellingSink{Staging: st, cancel: cancel})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("interrupted drain returned %v, want context.Canceled", err)
+		}
+		st.Abort()
+	}
+}

@@ -78,14 +78,33 @@ func objectMembers(v jsonscan.Value, nc *names) ([]member, bool) {
 	}
 	start := len(nc.arena)
 	v.MemberNames(func(raw []byte, value jsonscan.Value) bool {
-		n := nc.get(raw)
-		out := nc.arena[start:]
-		if i := slices.IndexFunc(out, func(m member) bool { return m.name.raw == n.raw }); i >= 0 {
-			nc.arena = slices.Delete(nc.arena, start+i, start+i+1)
-		}
-		nc.arena = append(nc.arena, member{n, value})
+		nc.arena = append(nc.arena, member{nc.get(raw), value})
 		return true
 	})
+	out := nc.arena[start:]
+	// A repeated name keeps its last value, where it last appears. Small
+	// objects are checked pair by pair; large ones (hostile input can
+	// send tens of thousands of members) through a map, so the cost
+	// stays linear.
+	keep := out[:0]
+	if len(out) <= 16 {
+		for i, m := range out {
+			if !slices.ContainsFunc(out[i+1:], func(x member) bool { return x.name.raw == m.name.raw }) {
+				keep = append(keep, m)
+			}
+		}
+	} else {
+		last := make(map[string]int, len(out))
+		for i, m := range out {
+			last[m.name.raw] = i
+		}
+		for i, m := range out {
+			if last[m.name.raw] == i {
+				keep = append(keep, m)
+			}
+		}
+	}
+	nc.arena = nc.arena[:start+len(keep)]
 	return nc.arena[start:len(nc.arena):len(nc.arena)], true
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -213,5 +214,21 @@ func BenchmarkParseUsageLogs(b *testing.B) {
 		if len(evs) != 200 {
 			b.Fatal(len(evs))
 		}
+	}
+}
+
+// A payload with many members, some repeated, keeps the last value of
+// each (the large-object path), as the reference decoder does.
+func TestUsageLogLargeObject(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"usageLogEvents":[{"eventId":"1","eventType":"DNS","eventTime":"2026-11-26T00:00:00Z","dnsEvent":{`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	b.WriteString(`"k3":"last","k39":null}}]}`)
+	checkUsageLogs(t, []byte(b.String()))
+	evs, _ := parseUsageLogs([]byte(b.String()), collect.RawRef{})
+	if len(evs) != 1 || evs[0].Fields["k3"] != "last" || evs[0].Fields["k39"] != nil || evs[0].Fields["k38"] != 38.0 || len(evs[0].Fields) != 41 {
+		t.Fatalf("%v", evs)
 	}
 }

@@ -303,7 +303,7 @@ func (c *Client) once(ctx context.Context, r Request, secrets []string) *Respons
 	// the server's word), instead of growing it by copies.
 	var buf bytes.Buffer
 	if hr.ContentLength > 0 {
-		buf.Grow(int(min(hr.ContentLength, 64<<20)) + bytes.MinRead + 1)
+		buf.Grow(int(min(hr.ContentLength, limit+1, 64<<20)) + bytes.MinRead)
 	}
 	_, err = buf.ReadFrom(io.LimitReader(hr.Body, limit+1))
 	data := buf.Bytes()
