@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/custos-ir/custos/internal/jsonenc"
 )
 
 // appendEvent appends the JSON of e exactly as json.Marshal writes it,
@@ -23,11 +24,11 @@ func appendEvent(dst []byte, e Event) ([]byte, bool) {
 	}
 	n := len(dst)
 	b := append(dst, `{"device_key":`...)
-	b = appendString(b, e.DeviceKey)
+	b = jsonenc.AppendString(b, e.DeviceKey, true)
 	b = append(b, `,"time":"`...)
 	b = e.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","type":`...)
-	b = appendString(b, e.Type)
+	b = jsonenc.AppendString(b, e.Type, true)
 	if len(e.Fields) > 0 {
 		b = append(b, `,"fields":`...)
 		var ok bool
@@ -36,11 +37,11 @@ func appendEvent(dst []byte, e Event) ([]byte, bool) {
 		}
 	}
 	b = append(b, `,"raw":{"path":`...)
-	b = appendString(b, e.Raw.Path)
+	b = jsonenc.AppendString(b, e.Raw.Path, true)
 	b = append(b, `,"sha256":`...)
-	b = appendString(b, e.Raw.SHA256)
+	b = jsonenc.AppendString(b, e.Raw.SHA256, true)
 	b = append(b, `,"pointer":`...)
-	b = appendString(b, e.Raw.Pointer)
+	b = jsonenc.AppendString(b, e.Raw.Pointer, true)
 	return append(b, "}}"...), true
 }
 
@@ -54,7 +55,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		return appendString(b, v), true
+		return jsonenc.AppendString(b, v, true), true
 	case bool:
 		return strconv.AppendBool(b, v), true
 	case float64:
@@ -93,7 +94,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonenc.AppendString(b, k, true)
 			b = append(b, ':')
 			var ok bool
 			if b, ok = appendValue(b, v[k], depth+1); !ok {
@@ -128,90 +129,4 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 		}
 	}
 	return b, true
-}
-
-// htmlSafe marks the ASCII bytes encoding/json writes unescaped.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// plainWord reports whether all eight bytes of s are ASCII that
-// encoding/json writes unescaped.
-func plainWord(s string) bool {
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	zero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
-	bad := x&msb | (x-lsb*0x20)&^x&msb | zero(x^(lsb*'"')) | zero(x^(lsb*'\\')) |
-		zero(x^(lsb*'<')) | zero(x^(lsb*'>')) | zero(x^(lsb*'&'))
-	return bad == 0
-}
-
-// appendString writes s as a JSON string the way encoding/json does: <, >
-// and & escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Eight bytes at a time while all are written as they are.
-		for i+8 <= len(s) && plainWord(s[i:i+8]) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
