@@ -311,13 +311,18 @@ func (s *Set) AddTerm(key, value, malware string) {
 // canonicalKey folds the spellings of a key: file:hashes.'SHA-256' and
 // file:hashes.SHA256 are file:hashes.sha256.
 func canonicalKey(k string) string {
+	if slices.Contains(Keys, k) {
+		return k // playbooks ask with the canonical spelling
+	}
 	k = strings.ToLower(strings.TrimSpace(k))
 	if obj, prop, ok := strings.Cut(k, ":"); ok {
-		prop = strings.NewReplacer("sha-256", "sha256", "sha-1", "sha1", "sha-512", "sha512").Replace(prop)
-		k = obj + ":" + prop
+		k = obj + ":" + hashNames.Replace(prop)
 	}
 	return k
 }
+
+// hashNames folds STIX's hash names into the keys' spelling.
+var hashNames = strings.NewReplacer("sha-256", "sha256", "sha-1", "sha1", "sha-512", "sha512")
 
 // normalise makes values comparable: hashes, domains, addresses and
 // e-mail addresses are case-insensitive; identifiers and paths are not.
