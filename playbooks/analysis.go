@@ -235,9 +235,8 @@ type Analyzer struct {
 	opts     Options
 	byType   map[string][]*Playbook
 	fleet    *Fleet
-	remember map[string][]string            // event type -> fields that playbooks read through Earlier
-	history  map[string]map[string][]string // device key -> "type.field" -> recent values
-	findings map[string]*Finding            // event-scope findings by playbook and device
+	history  *history
+	findings map[string]*Finding // event-scope findings by playbook and device
 	order    []string
 	read     int
 	orphans  int
@@ -254,48 +253,13 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 		// Events are read before the fleet's apps are counted: an event's
 		// fleet knows the declared groups, not app prevalence.
 		fleet: &Fleet{developer: opts.DeveloperGroups, appDevices: map[string]map[string]bool{}}}
-	an.remember, an.history = map[string][]string{}, map[string]map[string][]string{}
+	an.history = newHistory(pbs)
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
 			an.byType[t] = append(an.byType[t], p)
 		}
-		for _, e := range p.Earlier {
-			typ, field, _ := strings.Cut(e, ".")
-			if !slices.Contains(an.remember[typ], field) {
-				an.remember[typ] = append(an.remember[typ], field)
-			}
-		}
 	}
 	return an
-}
-
-// maxHistory is how many values of one field of one event type the
-// analysis remembers per device.
-const maxHistory = 64
-
-// earlierOf returns the Earlier function of a device.
-func (an *Analyzer) earlierOf(key string) func(string, string) []string {
-	return func(typ, field string) []string { return an.history[key][typ+"."+field] }
-}
-
-// recall remembers the fields of e that playbooks read later.
-func (an *Analyzer) recall(e collect.Event) {
-	for _, field := range an.remember[e.Type] {
-		v, ok := e.Fields[field].(string)
-		if !ok {
-			continue
-		}
-		h := an.history[e.DeviceKey]
-		if h == nil {
-			h = map[string][]string{}
-			an.history[e.DeviceKey] = h
-		}
-		k := e.Type + "." + field
-		h[k] = append(h[k], v)
-		if len(h[k]) > maxHistory {
-			h[k] = h[k][1:]
-		}
-	}
 }
 
 // Event runs the event-scope playbooks that read e's type. d is the
@@ -304,7 +268,7 @@ func (an *Analyzer) recall(e collect.Event) {
 func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event) error {
 	pbs := an.byType[e.Type]
 	if d != nil {
-		defer an.recall(e) // after this event's own playbooks: "earlier" means before it
+		defer an.history.recall(e) // after this event's own playbooks: "earlier" means before it
 	}
 	if len(pbs) == 0 {
 		return nil
@@ -320,7 +284,7 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 			continue
 		}
 		var hits []*iocs.Indicator
-		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits, now: an.opts.Now, earlier: an.earlierOf(d.Key)}
+		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits, now: an.opts.Now, earlier: an.history.of(d.Key)}
 		ok, err := p.Eval(env)
 		if err != nil {
 			return fmt.Errorf("event %s of %s: %w", e.Type, d.Key, err)

@@ -506,7 +506,7 @@ func (p *Playbook) FactValues(env Env) []Fact {
 func (p *Playbook) RunTests() []error {
 	var errs []error
 	for _, t := range p.Tests {
-		env, err := t.env()
+		env, err := t.env(p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: test %q: %w", p.ID, t.Name, err))
 			continue
@@ -545,7 +545,7 @@ func (p *Playbook) RunTests() []error {
 
 // env converts a test case's YAML maps into records through their JSON
 // form, so tests use the same field names as records/*.ndjson.
-func (t Test) env() (Env, error) {
+func (t Test) env(p *Playbook) (Env, error) {
 	var env Env
 	if err := remarshal(t.Device, &env.Device); err != nil {
 		return env, fmt.Errorf("device: %w", err)
@@ -571,23 +571,18 @@ func (t Test) env() (Env, error) {
 	if env.now.IsZero() {
 		env.now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	var earlier []collect.Event
+	// Earlier events go through the analysis's own history, which keeps
+	// only what the playbook declares in earlier.
+	h := newHistory([]*Playbook{p})
 	for _, m := range t.Earlier {
 		var ev collect.Event
 		if err := remarshal(m, &ev); err != nil {
 			return env, fmt.Errorf("earlier: %w", err)
 		}
-		earlier = append(earlier, ev)
+		ev.DeviceKey = env.Device.Key
+		h.recall(ev)
 	}
-	env.earlier = func(typ, field string) []string {
-		var out []string
-		for _, ev := range earlier {
-			if s, ok := ev.Fields[field].(string); ok && ev.Type == typ {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
+	env.earlier = h.of(env.Device.Key)
 	env.iocs = &iocs.Set{}
 	for _, i := range t.IOCs {
 		env.iocs.AddTerm(i.Key, i.Value, i.Malware)
