@@ -416,13 +416,3 @@ func load() (*Data, error) {
 	}
 	return d, nil
 }
-
-// MustCurrent is Current for callers that cannot go on without it; it
-// panics on an imported release that no longer validates.
-func MustCurrent() *Data {
-	d, err := Current()
-	if err != nil {
-		panic(err)
-	}
-	return d
-}

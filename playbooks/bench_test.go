@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/procstat"
 	"github.com/custos-ir/custos/iocs"
 )
 
@@ -73,21 +74,6 @@ func BenchmarkAnalyze(b *testing.B) {
 			b.Fatalf("%d devices analysed", len(a.Devices))
 		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "devices/s")
-		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		b.ReportMetric(procstat.PeakRSSMiB(), "peak-RSS-MiB")
 	}
-}
-
-// peakRSS is the process's peak resident set in MiB (Linux), or 0.
-func peakRSS() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }

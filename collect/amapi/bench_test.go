@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/googlesim"
+	"github.com/custos-ir/custos/internal/procstat"
 )
 
 // benchSimEnv makes the test binary a simulator process for BenchmarkDrain.
@@ -44,10 +44,10 @@ func serveBenchSim(total int) {
 	sim.Publish(sim.BulkUsageLogs(total/perMessage, perMessage)...)
 	srv := httptest.NewServer(sim.Handler())
 	fmt.Println(srv.URL, base64.StdEncoding.EncodeToString(sim.ServiceAccountKey(srv.URL)))
-	cpu0 := cpuTime()
+	cpu0 := procstat.CPUTime()
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	srv.Close()
-	fmt.Println(int64(cpuTime() - cpu0)) // the CPU time spent serving
+	fmt.Println(int64(procstat.CPUTime() - cpu0)) // the CPU time spent serving
 
 }
 
@@ -75,30 +75,21 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), procstat.CPUTime()
 		if err := collect.Run(context.Background(), src, collect.Request{All: true}, st, &collect.Acquisition{ID: "bench"}, time.Now); err != nil {
 			b.Fatal(err)
 		}
-		elapsed, cpu := time.Since(start), cpuTime()-cpu0
+		elapsed, cpu := time.Since(start), procstat.CPUTime()-cpu0
 		b.StopTimer()
 		simCPU := stop()
 		if src.Logs.Events != total {
 			b.Fatalf("%d events written, %d published", src.Logs.Events, total)
 		}
 		b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		b.ReportMetric(procstat.PeakRSSMiB(), "peak-RSS-MiB")
 		b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "collector-cores")
 		b.ReportMetric(simCPU.Seconds()/elapsed.Seconds(), "simulator-cores")
 	}
-}
-
-// cpuTime is the user and system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startBenchSim starts this test binary as the simulator and waits until
@@ -139,21 +130,6 @@ func startBenchSim(b *testing.B, total int) (url string, key []byte, stop func()
 		ns, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
 		return time.Duration(ns) // CPU time spent serving, from the start of the drain
 	}
-}
-
-// peakRSSMiB is the process's peak resident set (Linux), or 0.
-func peakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // pullBatch is CUSTOS_BENCH_PULL_BATCH, default DefaultPullBatch.

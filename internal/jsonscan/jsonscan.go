@@ -1,6 +1,6 @@
 // Package jsonscan reads JSON from untrusted sources quickly, with the
-// semantics of encoding/json: Decode gives what json.Unmarshal into an
-// interface value gives (float64 numbers, map[string]any objects whose
+// semantics of encoding/json: Value.Decode gives what json.Unmarshal into
+// an interface value gives (float64 numbers, map[string]any objects whose
 // duplicate members the last one wins, invalid UTF-8 and lone surrogates
 // replaced by U+FFFD), and Valid agrees with json.Valid. Member names are
 // matched exactly by callers of Members, never case-folded.
@@ -162,15 +162,6 @@ func isASCII(s []byte) bool {
 		}
 	}
 	return true
-}
-
-// Decode decodes data as json.Unmarshal into an `any` would.
-func Decode(data []byte) (any, error) {
-	v, err := Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	return v.Decode()
 }
 
 // Members calls fn with each member of an object, in order, until fn
