@@ -78,18 +78,11 @@ type Bundle struct {
 type Set struct {
 	Bundles []Bundle
 	index   map[string]map[string][]*Indicator
+	n       int // terms in index
 }
 
 // Len is the number of usable indicator terms.
-func (s *Set) Len() int {
-	n := 0
-	for _, vs := range s.index {
-		for _, is := range vs {
-			n += len(is)
-		}
-	}
-	return n
-}
+func (s *Set) Len() int { return s.n }
 
 // Match returns the indicators key = value matches, nil for none. For an
 // IP address, domain-name:value indicators match too (bundles often put
@@ -236,7 +229,6 @@ func (s *Set) Add(name string, r io.Reader) error {
 	if s.index == nil {
 		s.index = map[string]map[string][]*Indicator{}
 	}
-	total := s.Len()
 	for _, o := range bundle.Objects {
 		if o.Type != "indicator" {
 			continue
@@ -276,7 +268,7 @@ func (s *Set) Add(name string, r io.Reader) error {
 				skip("empty value")
 				continue
 			}
-			if total++; total > MaxIndicators {
+			if s.n++; s.n > MaxIndicators {
 				return fmt.Errorf("%s: more than %d indicators in all", name, MaxIndicators)
 			}
 			if s.index[key] == nil {
@@ -306,6 +298,7 @@ func (s *Set) AddTerm(key, value, malware string) {
 	}
 	v := normalise(key, value)
 	s.index[key][v] = append(s.index[key][v], &Indicator{ID: "indicator--test", Malware: malware, Bundle: "test", Key: key, Value: value})
+	s.n++
 }
 
 // canonicalKey folds the spellings of a key: file:hashes.'SHA-256' and

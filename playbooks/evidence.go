@@ -125,9 +125,7 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 			continue
 		}
 		var e collect.Event
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		if err := decodeRecord(line, &e); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		if err := fn(origin, byKey[e.DeviceKey], e); err != nil {
@@ -136,15 +134,21 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 	}
 }
 
+// decodeRecord decodes one record line strictly: a member the record type
+// does not have is an error, not ignored.
+func decodeRecord(line []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
 func readNDJSON[T any](r io.Reader) ([]T, error) {
 	var out []T
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxRecordLine)
 	for n := 1; sc.Scan(); n++ {
 		var v T
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&v); err != nil {
+		if err := decodeRecord(sc.Bytes(), &v); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		out = append(out, v)
