@@ -1,6 +1,10 @@
 package collect
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Telemetry kinds name what a source can observe on a device. Gaps and
 // playbook requirements use the same names.
@@ -112,15 +116,81 @@ type Event struct {
 	Fields    map[string]any `json:"fields,omitempty"`
 	Raw       RawRef         `json:"raw"`
 
-	line []byte // the record's JSON, made by Encoded
+	head   []byte // the record's JSON up to its raw reference, made by Encoded or WithEncodedFields
+	fields []byte // the fields, when WithEncodedFields gave them encoded: the end of head
 }
 
-// Encoded returns e with its record line encoded now, so that a source
-// decoding events on several cores encodes them there too; a Staging then
-// writes that line as it is. Nothing in the returned event may change.
-func (e Event) Encoded() Event {
+// WithEncodedFields returns e with its record encoded now, all but its raw
+// reference (as Encoded), and its fields given already encoded instead of
+// in Fields, which must be nil: fields is the JSON object json.Marshal
+// writes for the map[string]any of the fields (keys sorted, strings
+// escaped as it escapes them, numbers as it writes float64s). A source
+// reading millions of events builds no map for each; its tests hold its
+// encoding to json.Marshal's. A sink other than a Staging reads the fields
+// through Decoded.
+func (e Event) WithEncodedFields(fields []byte) Event {
+	head, ok := appendEventHead(make([]byte, 0, 128+len(e.DeviceKey)+len(e.Type)+len(fields)), e)
+	if !ok || e.Fields != nil {
+		// Not for the hand encoder: a Staging decodes the fields and
+		// lets json.Marshal write the record.
+		e.head, e.fields = nil, append([]byte(nil), fields...)
+		return e
+	}
+	n := len(head)
+	e.head = append(append(head, `,"fields":`...), fields...)
+	e.fields = e.head[n+len(`,"fields":`):]
+	return e
+}
+
+// Record returns the JSON record of e a Staging writes: what json.Marshal
+// writes for it, without reflection where it can.
+func (e Event) Record() ([]byte, error) {
+	if e.head == nil && e.fields != nil {
+		var err error
+		if e, err = e.Decoded(); err != nil {
+			return nil, err
+		}
+	}
+	if e.head != nil {
+		r := e.Raw
+		line := make([]byte, 0, len(e.head)+len(r.Path)+len(r.SHA256)+len(r.Pointer)+48)
+		return appendEventRaw(append(line, e.head...), r), nil
+	}
 	if line, ok := appendEvent(make([]byte, 0, 512), e); ok {
-		e.line = line
+		return line, nil
+	}
+	type plain Event // json.Marshal, by reflection
+	return json.Marshal(plain(e))
+}
+
+// Decoded returns e with Fields decoded from the encoding WithEncodedFields
+// gave it (as encoding/json decodes into a map[string]any), or e itself.
+func (e Event) Decoded() (Event, error) {
+	if e.fields == nil {
+		return e, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(e.fields, &m); err != nil {
+		return e, fmt.Errorf("event fields: %w", err)
+	}
+	if len(m) == 0 {
+		m = nil // as json.Marshal leaves an empty map out
+	}
+	e.Fields, e.fields = m, nil
+	return e, nil
+}
+
+// Encoded returns e with its record encoded now, all but its raw
+// reference, so that a source decoding events on several cores encodes
+// them there too, before it knows where it stores what it decoded; a
+// Staging then writes that encoding with the raw reference after it.
+// Nothing in the returned event but Raw may change.
+func (e Event) Encoded() Event {
+	if e.head != nil || e.fields != nil {
+		return e // encoded already
+	}
+	if head, ok := appendEventHead(make([]byte, 0, 384), e); ok {
+		e.head = head
 	}
 	return e
 }

@@ -313,17 +313,14 @@ func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext st
 // is re-sending what the checkpoint holds.
 func (s *Staging) write(unit, file string, v any, gap *Gap) error {
 	var line []byte
-	ok := false
+	var err error
 	if e, isEvent := v.(Event); isEvent {
-		if line, ok = e.line, e.line != nil; !ok {
-			line, ok = appendEvent(make([]byte, 0, 512), e)
-		}
+		line, err = e.Record()
+	} else {
+		line, err = json.Marshal(v)
 	}
-	if !ok {
-		var err error
-		if line, err = json.Marshal(v); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -108,10 +108,7 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 			id := strings.TrimPrefix(key, Name+":")
 			return req.All || req.Wanted(collect.Device{Key: key, Source: Name, SourceID: id})
 		}
-		b, err := prepare(im.Now, batch, note, sink)
-		if err == nil {
-			err = b.write(req, sink, keep, written, events, &im.Logs)
-		}
+		err := prepare(im.Now, batch, note, sink).write(req, sink, keep, written, events, &im.Logs)
 		batch, first = batch[:0], last+1
 		return err
 	}

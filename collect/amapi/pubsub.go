@@ -124,25 +124,50 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 		defer close(batches)
 		for b := range raw {
 			if b.err == nil && ctx.Err() == nil {
-				b.batch, b.err = prepare(s.cfg.Now, b.msgs, b.note, sink)
+				b.batch = prepare(s.cfg.Now, b.msgs, b.note, sink)
 			}
 			batches <- b
 		}
 	}()
+	// A batch is acknowledged while the next one is written; one
+	// acknowledgement at a time is outstanding.
 	var err error
+	var acking chan error
+	awaitAck := func() {
+		if acking != nil {
+			if aerr := <-acking; err == nil {
+				err = aerr
+			}
+			acking = nil
+		}
+	}
 	for b := range batches {
 		if err == nil && b.err == nil && b.batch != nil {
-			err = s.handleBatch(ctx, req, b, sink, keep, written, events, &st)
+			err = s.handleBatch(req, b, sink, keep, written, events, &st)
 		}
 		if err == nil {
 			err = b.err
 		}
-		b.stop()
-		p.done()
+		awaitAck()
 		if err != nil {
+			if b.batch != nil {
+				b.batch.awaitStored() // nothing left storing behind the drain's back
+			}
+			b.stop()
+			p.done()
 			cancel() // the puller stops; what it pulled comes back later
+			continue
 		}
+		acking = make(chan error, 1)
+		ackIDs, stop := b.ackIDs, b.stop // not the batch: its records are written
+		go func() {
+			aerr := s.acknowledge(ctx, ackIDs, sink)
+			stop()
+			p.done()
+			acking <- aerr
+		}()
 	}
+	awaitAck()
 	cancel()
 	st.Pulls = <-pulls
 	if err == nil {
@@ -261,27 +286,31 @@ func (s *Source) pull(ctx context.Context, p *puller, sink collect.Sink) int {
 	}
 }
 
-// handleBatch writes one pull's messages, makes them durable and
-// acknowledges them (the puller keeps their leases meanwhile).
-func (s *Source) handleBatch(ctx context.Context, req collect.Request, b pulled, sink collect.Sink,
+// handleBatch writes one pull's messages and makes them durable; only
+// then may they be acknowledged (the puller keeps their leases
+// meanwhile): a crash in between redelivers messages already written,
+// which are then only acknowledged.
+func (s *Source) handleBatch(req collect.Request, b pulled, sink collect.Sink,
 	keep func(string) bool, written map[string]bool, events *seen, st *LogStats) error {
-	ackIDs := b.ackIDs
 	if err := b.batch.write(req, sink, keep, written, events, st); err != nil {
 		return err
 	}
-	// Durable first, then acknowledged: a crash in between redelivers
-	// messages already written, which are then only acknowledged.
 	if err := sink.Sync(); err != nil {
 		return &httpsource.StagingError{Err: err}
 	}
-	if len(ackIDs) > 0 {
-		if _, _, err := s.post(ctx, s.pubsubURL("acknowledge"), map[string][]string{"ackIds": ackIDs}, sink); err != nil {
-			if httpsource.Fatal(ctx, err) || httpsource.AuthFailed(err) {
-				return err
-			}
-			// Not acknowledged: the messages come back and are
-			// recognised as written.
-		}
+	return nil
+}
+
+// acknowledge acknowledges messages written and made durable. An
+// acknowledgement that fails for any reason but a fatal one is let go:
+// the messages come back and are recognised as written.
+func (s *Source) acknowledge(ctx context.Context, ackIDs []string, sink collect.Sink) error {
+	if len(ackIDs) == 0 {
+		return nil
+	}
+	_, _, err := s.post(ctx, s.pubsubURL("acknowledge"), map[string][]string{"ackIds": ackIDs}, sink)
+	if err != nil && (httpsource.Fatal(ctx, err) || httpsource.AuthFailed(err)) {
+		return err
 	}
 	return nil
 }
@@ -387,7 +416,7 @@ func decodePull(data []byte) ([]received, error) {
 // parsed is one message decoded into the records it gives, before they
 // are written: decoding is done in parallel, writing in order.
 type parsed struct {
-	events  []collect.Event
+	events  []usageRecord   // encoded
 	device  *collect.Device // from a STATUS_REPORT or ENROLLMENT
 	ignored map[string]int
 }
@@ -420,12 +449,22 @@ func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
 		if rec.LastSeenAt != nil {
 			at = *rec.LastSeenAt
 		}
-		p.events = []collect.Event{{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref}}
+		p.events = []usageRecord{{Event: collect.Event{DeviceKey: rec.Key, Time: at, Type: EventStatusReport, Fields: fields, Raw: ref}.Encoded()}}
 		p.device = &rec
 	default:
 		p.ignore(kind)
 	}
 	return p
+}
+
+// stored sets where the records' data is stored.
+func (p *parsed) stored(ref collect.RawRef) {
+	for i := range p.events {
+		p.events[i].Raw.Path, p.events[i].Raw.SHA256 = ref.Path, ref.SHA256
+	}
+	if p.device != nil {
+		p.device.Raw.Path, p.device.Raw.SHA256 = ref.Path, ref.SHA256
+	}
 }
 
 // write writes a parsed message's records of the devices kept into sink:
@@ -446,14 +485,14 @@ func (p parsed) write(sink collect.Sink, keep func(string) bool, seen *seen, st 
 			st.Unselected++
 			continue
 		}
-		if id, _ := ev.Fields["event_id"].(string); id != "" {
-			if !seen.add('e', ev.DeviceKey, id) {
+		if ev.id != "" {
+			if !seen.add('e', ev.DeviceKey, ev.id) {
 				st.DuplicateEvents++
 				continue
 			}
 		}
 		st.Events++
-		if err := sink.Event(ev); err != nil {
+		if err := sink.Event(ev.Event); err != nil {
 			return err
 		}
 	}
@@ -469,8 +508,20 @@ func (s *Source) usageLogs(data json.RawMessage, ref collect.RawRef, sink collec
 // batch is a run of messages decoded, their decoded data stored, and
 // parsed into the records each gives, ready to be written.
 type batch struct {
-	msgs []received
-	out  []parsed
+	msgs      []received
+	out       []parsed
+	stored    chan error     // the decoded data stored
+	storedErr error          // what stored said, once awaited
+	ref       collect.RawRef // where, once stored
+}
+
+// awaitStored waits until the batch's decoded data is stored.
+func (b *batch) awaitStored() error {
+	if b.stored != nil {
+		b.storedErr = <-b.stored
+		b.stored = nil
+	}
+	return b.storedErr
 }
 
 // prepare decodes the base64 data of msgs, stores the decoded data of all
@@ -478,7 +529,7 @@ type batch struct {
 // message into its records, encoded. Decoding and parsing run on every
 // core, and nothing is written but the raw file, so a drain prepares the
 // next batch while the current one is written.
-func prepare(now func() time.Time, msgs []received, note string, sink collect.Sink) (*batch, error) {
+func prepare(now func() time.Time, msgs []received, note string, sink collect.Sink) *batch {
 	decoded := make([][]byte, len(msgs))
 	parallel(len(msgs), func(k int) {
 		m := &msgs[k].Message
@@ -516,33 +567,18 @@ func prepare(now func() time.Time, msgs []received, note string, sink collect.Si
 	}
 	body = append(body, "]}"...)
 	// The decoded data is stored (and fsynced) while the messages are
-	// parsed; only the encoding of the records, which names the file,
-	// waits for it.
-	var dref collect.RawRef
-	stored := make(chan error, 1)
+	// parsed and their records encoded, all but the reference to that
+	// file; the batch is written once it is stored.
+	b := &batch{msgs: msgs, out: make([]parsed, len(msgs)), stored: make(chan error, 1)}
 	go func() {
 		var err error
-		dref, err = sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
-		stored <- err
+		b.ref, err = sink.Capture(Name, &collect.Exchange{Started: now(), Finished: now(), Note: note}, body, true)
+		b.stored <- err
 	}()
-	b := &batch{msgs: msgs, out: make([]parsed, len(msgs))}
 	parallel(len(msgs), func(k int) {
 		b.out[k] = parseMessage(msgs[k], decoded[k], collect.RawRef{Pointer: "/messages/" + strconv.Itoa(k) + "/data"})
 	})
-	if err := <-stored; err != nil {
-		return nil, &httpsource.StagingError{Err: err}
-	}
-	parallel(len(msgs), func(k int) {
-		p := &b.out[k]
-		for i := range p.events {
-			p.events[i].Raw.Path, p.events[i].Raw.SHA256 = dref.Path, dref.SHA256
-			p.events[i] = p.events[i].Encoded()
-		}
-		if p.device != nil {
-			p.device.Raw.Path, p.device.Raw.SHA256 = dref.Path, dref.SHA256
-		}
-	})
-	return b, nil
+	return b
 }
 
 // parallel calls fn for 0 ≤ k < n on every core.
@@ -566,6 +602,12 @@ func parallel(n int, fn func(k int)) {
 // write writes each message's records under its unit, once: a message
 // already written (in this run, or before a resume) is skipped.
 func (b *batch) write(req collect.Request, sink collect.Sink, keep func(string) bool, written map[string]bool, events *seen, st *LogStats) error {
+	if err := b.awaitStored(); err != nil {
+		return &httpsource.StagingError{Err: err}
+	}
+	for k := range b.out {
+		b.out[k].stored(b.ref)
+	}
 	for k, m := range b.msgs {
 		st.Messages++
 		id := m.Message.MessageID
@@ -664,9 +706,7 @@ func (s *seen) add(kind byte, a, b string) bool {
 		h.WriteString(b)
 		k[i] = h.Sum64()
 	}
-	if _, dup := s.set[k]; dup {
-		return false
-	}
-	s.set[k] = struct{}{}
-	return true
+	n := len(s.set)
+	s.set[k] = struct{}{} // one probe: the set grew if k was new
+	return len(s.set) > n
 }

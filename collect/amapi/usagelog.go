@@ -4,8 +4,10 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonenc"
 	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
@@ -14,7 +16,7 @@ import (
 // match exactly, and where a member is repeated the last one counts, as a
 // JSON pointer resolves it. An event that cannot be read is counted in
 // ignored, not fatal; a batch that cannot be read is one ignored entry.
-func parseUsageLogs(data []byte, ref collect.RawRef) ([]collect.Event, map[string]int) {
+func parseUsageLogs(data []byte, ref collect.RawRef) ([]usageRecord, map[string]int) {
 	unreadable := map[string]int{"USAGE_LOGS (unreadable)": 1}
 	batch, err := jsonscan.Parse(data)
 	if err != nil || !batch.IsObject() {
@@ -39,12 +41,12 @@ func parseUsageLogs(data []byte, ref collect.RawRef) ([]collect.Event, map[strin
 		return nil, unreadable
 	}
 	key := Name + ":" + lastSegment(device)
-	var out []collect.Event
+	var out []usageRecord
 	var ignored map[string]int
 	var nc names
 	events.Elements(func(j int, raw jsonscan.Value) bool {
 		nc.reset()
-		ev, err := usageEvent(raw, &nc)
+		ev, id, err := usageEvent(raw, key, &nc)
 		if err != nil {
 			if ignored == nil {
 				ignored = map[string]int{}
@@ -52,12 +54,18 @@ func parseUsageLogs(data []byte, ref collect.RawRef) ([]collect.Event, map[strin
 			ignored["usage log event (unreadable)"]++
 			return true
 		}
-		ev.DeviceKey = key
 		ev.Raw = child(ref, "usageLogEvents", j)
-		out = append(out, ev)
+		out = append(out, usageRecord{ev, id})
 		return true
 	})
 	return out, ignored
+}
+
+// usageRecord is a usage-log event decoded, its fields encoded, and its
+// eventId.
+type usageRecord struct {
+	collect.Event
+	id string
 }
 
 // member is one member of a JSON object, by its name.
@@ -122,22 +130,26 @@ func stringValue(v jsonscan.Value) string {
 	return s
 }
 
-// usageEvent maps one UsageLogEvent: its type lower-cased, its time, its
-// eventId, and its payload's members in snake case (APP_PROCESS_START's
-// processInfo members at the top, nested objects' members prefixed with
-// their parent's name and "_"). Where two members map to one field name,
-// the later in the event counts; event_id is always the event's eventId.
-func usageEvent(raw jsonscan.Value, nc *names) (collect.Event, error) {
+// usageEvent maps one UsageLogEvent of the device key: its type
+// lower-cased, its time, its eventId, and its payload's members in snake
+// case (APP_PROCESS_START's processInfo members at the top, nested
+// objects' members prefixed with their parent's name and "_"). Where two
+// members map to one field name, the later in the event counts; event_id
+// is always the event's eventId, also returned.
+//
+// The fields are encoded as they are read, as json.Marshal writes the map
+// of them (FuzzUsageEventFields holds them to it): a drain builds no map
+// for each of millions of events.
+func usageEvent(raw jsonscan.Value, deviceKey string, nc *names) (collect.Event, string, error) {
 	top, ok := objectMembers(raw, nc)
 	if !ok {
-		return collect.Event{}, errors.New("not an object")
+		return collect.Event{}, "", errors.New("not an object")
 	}
-	kind := stringValue(lookup(top, "eventType"))
-	t := parseTime(stringValue(lookup(top, "eventTime")))
-	if kind == "" || t == nil {
-		return collect.Event{}, errors.New("no eventType or eventTime")
+	k, known := nc.knownKind(lookup(top, "eventType"))
+	t, ok := eventTime(lookup(top, "eventTime"))
+	if !known || !ok {
+		return collect.Event{}, "", errors.New("no eventType or eventTime")
 	}
-	k := nc.kind(kind)
 	payload, ok := objectMembers(lookup(top, k.payload), nc)
 	if !ok {
 		// A type newer than this code: take the first member, by name,
@@ -156,35 +168,175 @@ func usageEvent(raw jsonscan.Value, nc *names) (collect.Event, error) {
 			payload = pi
 		}
 	}
-	fields := make(map[string]any, len(payload)+1)
-	if err := flatten(fields, "", payload, nc); err != nil {
-		return collect.Event{}, err
+	nc.fields = nc.fields[:0]
+	nc.flatten("", payload)
+	id := stringValue(lookup(top, "eventId"))
+	fields, err := nc.encodeFields(id)
+	if err != nil {
+		return collect.Event{}, "", err
 	}
-	fields["event_id"] = stringValue(lookup(top, "eventId"))
-	return collect.Event{Time: *t, Type: k.lower, Fields: fields}, nil
+	return collect.Event{DeviceKey: deviceKey, Time: t, Type: k.lower}.WithEncodedFields(fields), id, nil
 }
 
-// flatten copies ms into fields with snake-case names, nested objects'
+// eventTime reads an eventTime as parseTime does, the form Google writes
+// (2026-11-26T09:00:00.123456789Z, UTC, up to nine decimals) without
+// making a string of it.
+func eventTime(v jsonscan.Value) (time.Time, bool) {
+	b, plain := v.PlainString()
+	if !plain || len(b) < 20 || len(b) > 30 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return slowEventTime(v)
+	}
+	num := func(s []byte) int {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(b[0:4]), num(b[5:7]), num(b[8:10])
+	hour, minute, sec := num(b[11:13]), num(b[14:16]), num(b[17:19])
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 {
+			return slowEventTime(v)
+		}
+		if nsec = num(frac[1:]); nsec < 0 {
+			return slowEventTime(v)
+		}
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if year < 2 || month < 1 || month > 12 || day < 1 || day > 28 && day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return slowEventTime(v)
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// slowEventTime reads any eventTime parseTime reads.
+func slowEventTime(v jsonscan.Value) (time.Time, bool) {
+	if t := parseTime(stringValue(v)); t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
+}
+
+// daysIn is the number of days of a month.
+func daysIn(month, year int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// field is one field of the event being read: its name and value.
+type field struct {
+	name  string
+	value jsonscan.Value
+}
+
+// flatten adds ms to the fields with snake-case names, nested objects'
 // members prefixed by their parent's.
-func flatten(fields map[string]any, prefix string, ms []member, nc *names) error {
+func (nc *names) flatten(prefix string, ms []member) {
 	for _, m := range ms {
 		name := m.name.snake
 		if prefix != "" {
 			name = prefix + name
 		}
 		if sub, isObj := objectMembers(m.value, nc); isObj {
-			if err := flatten(fields, name+"_", sub, nc); err != nil {
-				return err
-			}
+			nc.flatten(name+"_", sub)
 			continue
 		}
-		v, err := m.value.Decode()
-		if err != nil {
-			return err
-		}
-		fields[name] = v
+		nc.fields = append(nc.fields, field{name, m.value})
 	}
-	return nil
+}
+
+// encodeFields writes the fields, and event_id, as json.Marshal writes a
+// map[string]any of them: names sorted, the last value of a name kept,
+// values as decoding and encoding again would give them. The result is
+// valid until the next call.
+func (nc *names) encodeFields(id string) ([]byte, error) {
+	fs := nc.fields
+	slices.SortStableFunc(fs, func(a, b field) int { return strings.Compare(a.name, b.name) })
+	b := append(nc.buf[:0], '{')
+	name := func(n string) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(jsonenc.AppendString(b, n, true), ':')
+	}
+	idDone := false
+	for i, f := range fs {
+		if i+1 < len(fs) && fs[i+1].name == f.name || f.name == "event_id" {
+			continue // a later value counts; event_id is the event's
+		}
+		if !idDone && f.name > "event_id" {
+			name("event_id")
+			b, idDone = jsonenc.AppendString(b, id, true), true
+		}
+		name(f.name)
+		var err error
+		if b, err = appendField(b, f.value); err != nil {
+			return nil, err
+		}
+	}
+	if !idDone {
+		name("event_id")
+		b = jsonenc.AppendString(b, id, true)
+	}
+	nc.buf = append(b, '}')
+	return nc.buf, nil
+}
+
+// appendField appends a field's value as json.Marshal writes what
+// decoding it gives: plain strings and whole numbers as they are, the
+// rest decoded and encoded.
+func appendField(b []byte, v jsonscan.Value) ([]byte, error) {
+	switch v.Kind() {
+	case '"':
+		if raw, ok := v.PlainString(); ok {
+			if out, ok := jsonenc.AppendPlain(b, raw); ok {
+				return out, nil
+			}
+		}
+		s, _ := v.String()
+		return jsonenc.AppendString(b, s, true), nil
+	case 't', 'f', 'n':
+		return append(b, v.Bytes()...), nil
+	case '[', '{':
+	default:
+		if lit := v.Bytes(); wholeLiteral(lit) {
+			return append(b, lit...), nil
+		}
+	}
+	d, err := v.Decode()
+	if err != nil {
+		return b, err
+	}
+	out, ok := jsonenc.AppendValue(b, d)
+	if !ok {
+		return b, errors.New("a value JSON cannot hold")
+	}
+	return out, nil
+}
+
+// wholeLiteral reports whether a number's text is an integer of at most
+// 15 digits, which json.Marshal writes as it is once decoded to a float64.
+func wholeLiteral(lit []byte) bool {
+	digits := lit
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // name is a member name and its snake-case form.
@@ -193,9 +345,11 @@ type name struct{ raw, snake string }
 // names interns member names and the payload key of event types: a drain
 // sees the same few dozen millions of times. One per goroutine.
 type names struct {
-	byRaw map[string]*name
-	kinds map[string]kind
-	arena []member // the members of the event being read
+	byRaw  map[string]*name
+	kinds  map[string]kind
+	arena  []member // the members of the event being read
+	fields []field  // its fields
+	buf    []byte   // their encoding
 }
 
 // kind is an eventType's lower-case form and payload member.
@@ -221,6 +375,18 @@ func (n *names) get(raw []byte) *name {
 		n.byRaw[x.raw] = x
 	}
 	return x
+}
+
+// knownKind returns the forms of the eventType v, cached; false if v is
+// not a string or is empty.
+func (n *names) knownKind(v jsonscan.Value) (kind, bool) {
+	if b, plain := v.PlainString(); plain {
+		if k, ok := n.kinds[string(b)]; ok {
+			return k, true
+		}
+	}
+	s := stringValue(v)
+	return n.kind(s), s != ""
 }
 
 // kind returns the forms of an eventType, cached.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
 // The reference for parseUsageLogs: encoding/json's streaming decoder and
@@ -144,10 +145,37 @@ func checkUsageLogs(t *testing.T, data []byte) {
 		t.Fatalf("%s:\n%d events, ignored %v\nwant %d, ignored %v", data, len(got), ignored, len(want), wantIgnored)
 	}
 	for i := range got {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("%s:\nevent %d = %#v\nwant %#v", data, i, got[i], want[i])
+		// The fields, encoded as they were read, decode to the
+		// reference's, and the record a Staging writes is json.Marshal's.
+		dec, err := got[i].Decoded()
+		if err != nil {
+			t.Fatalf("%s:\nevent %d: %v", data, i, err)
+		}
+		if dec.DeviceKey != want[i].DeviceKey || !dec.Time.Equal(want[i].Time) || dec.Type != want[i].Type ||
+			dec.Raw != want[i].Raw || !reflect.DeepEqual(dec.Fields, want[i].Fields) || got[i].id != want[i].Fields["event_id"] {
+			t.Fatalf("%s:\nevent %d = %+v (id %q)\nwant %+v", data, i, dec, got[i].id, want[i])
+		}
+		line, err := got[i].Record()
+		wantLine, _ := json.Marshal(want[i])
+		if err != nil || !bytes.Equal(line, wantLine) {
+			t.Fatalf("%s:\nevent %d record %s (%v)\nwant %s", data, i, line, err, wantLine)
 		}
 	}
+}
+
+// decodedUsageLogs is parseUsageLogs with the fields decoded.
+func decodedUsageLogs(t *testing.T, data []byte) []collect.Event {
+	t.Helper()
+	recs, _ := parseUsageLogs(data, collect.RawRef{})
+	var evs []collect.Event
+	for _, r := range recs {
+		e, err := r.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	return evs
 }
 
 var usageLogSeeds = []string{
@@ -157,25 +185,28 @@ var usageLogSeeds = []string{
 	`{"usageLogEvents":[{"eventType":"X","eventTime":"2026-11-26T00:00:00Z","bEvent":{"v":1},"aEvent":{"v":2},"xEvent":7}]}`,
 	`{"usageLogEvents":[{"eventType":"X","eventTime":"2026-11-26T00:00:00Z","xEvent":{"n":1e400}}]}`,
 	`{"UsageLogEvents":[{}],"usageLogEvents":"x"}`, `{"device":5}`, `[]`, `{}`, `{"usageLogEvents":null}`,
+	// Values the field encoder writes as they are, and those it decodes
+	// and encodes again.
+	`{"device":"d<&>","usageLogEvents":[{"eventId":"7\u0041","eventTime":"2026-11-26T00:00:00.123456789+02:00","eventType":"CONNECT","connectEvent":{"url":"https://x/?a=1&b=<2>","s":"caf\u00e9 \"q\" \u2028","raw":"Jérôme ☃","ctl":"\u0001","n":[1.0,-0,1e2,12345678901234567,0.1,-7,1E-7,{"b":1,"a":[true,null]}],"i":-0,"j":123456789012345,"k":1234567890123456,"f":2.50,"e":1e21,"t":true,"z":null,"o":{"p":{"q":"deep"}},"empty":{},"arr":[]}}]}`,
 }
 
 func TestUsageLogsAgainstReference(t *testing.T) {
 	for _, s := range usageLogSeeds {
 		checkUsageLogs(t, []byte(s))
 	}
-	evs, _ := parseUsageLogs([]byte(usageLogSeeds[2]), collect.RawRef{})
+	evs := decodedUsageLogs(t, []byte(usageLogSeeds[2]))
 	if len(evs) != 1 || evs[0].Fields["shell_cmd"] != "id" {
 		t.Errorf("repeated payload member: %+v, want the last one's shell_cmd", evs)
 	}
-	evs, ignored := parseUsageLogs([]byte(usageLogSeeds[4]), collect.RawRef{})
-	if len(evs) != 0 || ignored["usage log event (unreadable)"] != 1 {
-		t.Errorf("a payload number beyond float64: %+v, %v; want the event counted unreadable", evs, ignored)
+	recs, ignored := parseUsageLogs([]byte(usageLogSeeds[4]), collect.RawRef{})
+	if len(recs) != 0 || ignored["usage log event (unreadable)"] != 1 {
+		t.Errorf("a payload number beyond float64: %+v, %v; want the event counted unreadable", recs, ignored)
 	}
-	evs, _ = parseUsageLogs([]byte(`{"usageLogEvents":[{"eventType":"DNS","eventTime":"2026-11-26T00:00:00Z","other":1e999,"dnsEvent":{"hostname":"a"}}]}`), collect.RawRef{})
+	evs = decodedUsageLogs(t, []byte(`{"usageLogEvents":[{"eventType":"DNS","eventTime":"2026-11-26T00:00:00Z","other":1e999,"dnsEvent":{"hostname":"a"}}]}`))
 	if len(evs) != 1 || evs[0].Fields["hostname"] != "a" {
 		t.Errorf("a number beyond float64 outside the payload: %+v; want the event kept", evs)
 	}
-	evs, _ = parseUsageLogs([]byte(usageLogSeeds[3]), collect.RawRef{})
+	evs = decodedUsageLogs(t, []byte(usageLogSeeds[3]))
 	if len(evs) != 1 || evs[0].Fields["v"] != 2.0 {
 		t.Errorf("unknown type: %+v, want aEvent's payload (first by name)", evs)
 	}
@@ -185,7 +216,7 @@ func TestUsageLogsAgainstReference(t *testing.T) {
 // is the event's own eventId whatever the payload says.
 func TestUsageLogFieldCollisions(t *testing.T) {
 	data := `{"usageLogEvents":[{"eventId":"42","eventType":"X","eventTime":"2026-11-26T00:00:00Z","xEvent":{"eventId":"spoofed","a_b":1,"a":{"b":2},"aB":3}}]}`
-	evs, _ := parseUsageLogs([]byte(data), collect.RawRef{})
+	evs := decodedUsageLogs(t, []byte(data))
 	if len(evs) != 1 || evs[0].Fields["event_id"] != "42" || evs[0].Fields["a_b"] != 3.0 {
 		t.Fatalf("%+v", evs)
 	}
@@ -227,8 +258,30 @@ func TestUsageLogLargeObject(t *testing.T) {
 	}
 	b.WriteString(`"k3":"last","k39":null}}]}`)
 	checkUsageLogs(t, []byte(b.String()))
-	evs, _ := parseUsageLogs([]byte(b.String()), collect.RawRef{})
+	evs := decodedUsageLogs(t, []byte(b.String()))
 	if len(evs) != 1 || evs[0].Fields["k3"] != "last" || evs[0].Fields["k39"] != nil || evs[0].Fields["k38"] != 38.0 || len(evs[0].Fields) != 41 {
 		t.Fatalf("%v", evs)
 	}
+}
+
+// FuzzEventTime holds the eventTime fast path to parseTime.
+func FuzzEventTime(f *testing.F) {
+	for _, s := range []string{"2026-11-26T09:00:00Z", "2026-11-26T09:00:00.123456789Z", "2026-11-26T09:00:00.1Z", "2024-02-29T23:59:59Z",
+		"2023-02-29T00:00:00Z", "0001-01-01T00:00:00Z", "0002-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T09:60:00Z",
+		"2026-11-26T09:00:60Z", "2026-11-26T09:00:00.Z", "2026-11-26T09:00:00.1234567891Z", "2026-11-26T09:00:00+02:00", "2026-11-26t09:00:00z",
+		"2026-11-26T09:00:00.-1Z", "+026-11-26T09:00:00Z", "2026-11-26T09:00:00,5Z", "2026-00-10T09:00:00Z", "2026-04-31T09:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		doc, _ := json.Marshal(s)
+		v, err := jsonscan.Parse(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := eventTime(v)
+		want := parseTime(s)
+		if ok != (want != nil) || ok && got != *want {
+			t.Fatalf("eventTime(%q) = %v, %v; parseTime: %v", s, got, ok, want)
+		}
+	})
 }

@@ -29,11 +29,20 @@ func (r *Recorder) CaptureReader(_ string, _ *collect.Exchange, rd io.Reader, _ 
 }
 func (r *Recorder) Device(d collect.Device) error { r.Devices = append(r.Devices, d); return nil }
 func (r *Recorder) App(a collect.App) error       { r.Apps = append(r.Apps, a); return nil }
-func (r *Recorder) Event(e collect.Event) error   { r.Events = append(r.Events, e); return nil }
 func (r *Recorder) Gap(g collect.Gap) error       { r.Gaps = append(r.Gaps, g); return nil }
 func (r *Recorder) UnitDone(string) error         { return nil }
 func (r *Recorder) Within(string) collect.Sink    { return r }
 func (r *Recorder) Sync() error                   { return nil }
+
+// Event keeps e with its Fields decoded.
+func (r *Recorder) Event(e collect.Event) error {
+	e, err := e.Decoded()
+	if err != nil {
+		return err
+	}
+	r.Events = append(r.Events, e)
+	return nil
+}
 
 // ReadLines decodes every line of an NDJSON file (a record file) as a T,
 // failing the test on any error.

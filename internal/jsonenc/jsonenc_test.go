@@ -31,3 +31,36 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendPlain checks that AppendPlain writes only what encoding/json
+// would, and takes every ASCII string encoding/json writes as it is.
+func FuzzAppendPlain(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := append([]byte("x"), reference(s, true)...)
+		got, ok := AppendPlain([]byte("x"), []byte(s))
+		if !ok {
+			if string(got) != "x" {
+				t.Fatalf("AppendPlain(%q) declined but wrote %q", s, got)
+			}
+			if string(want) == `x"`+s+`"` && isASCII(s) {
+				t.Fatalf("AppendPlain(%q) declined a string encoding/json writes as it is", s)
+			}
+			return
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("AppendPlain(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
