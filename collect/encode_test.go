@@ -84,3 +84,36 @@ func BenchmarkAppendEvent(b *testing.B) {
 		}
 	})
 }
+
+// An event given its fields encoded writes the record json.Marshal writes
+// for the same event with its fields decoded, through the hand encoder or,
+// for a time it declines, through json.Marshal.
+func TestEncodedFields(t *testing.T) {
+	fields := []byte(`{"a":"\u003cb\u003e","event_id":"1","n":[1,2.5,null],"x":true}`)
+	for _, at := range []time.Time{time.Date(2026, 11, 26, 9, 0, 0, 5, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 3600+7))} {
+		e := Event{DeviceKey: "amapi:d", Time: at, Type: "dns", Raw: RawRef{Path: "raw/amapi/000001.json", SHA256: "ab", Pointer: "/x"}}.WithEncodedFields(fields)
+		if e.Fields != nil {
+			t.Fatalf("fields decoded already: %v", e.Fields)
+		}
+		if again := e.Encoded(); !bytes.Equal(again.head, e.head) {
+			t.Fatal("Encoded encoded an encoded event again")
+		}
+		dec, err := e.Decoded()
+		if err != nil || dec.Fields["a"] != "<b>" || len(dec.Fields) != 4 {
+			t.Fatalf("Decoded: %+v, %v", dec.Fields, err)
+		}
+		got, err := e.Record()
+		want, _ := json.Marshal(dec)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Record at %v:\n%s (%v)\nwant\n%s", at, got, err, want)
+		}
+	}
+	e, err := Event{Type: "x"}.WithEncodedFields([]byte(`{}`)).Decoded()
+	if err != nil || e.Fields != nil {
+		t.Fatalf("empty fields decoded as %#v, %v", e.Fields, err)
+	}
+	odd := Event{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 7))}
+	if _, err := odd.WithEncodedFields([]byte(`{"a":`)).Record(); err == nil {
+		t.Fatal("a record of broken fields was written through json.Marshal")
+	}
+}
