@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/internal/fsutil"
+	"golang.org/x/sync/errgroup"
 )
 
 // A collection killed at any point can be resumed: rerunning the same
@@ -188,33 +189,33 @@ func (s *Staging) Sync() error {
 	if s.checkpoint != nil {
 		return s.writeCheckpoint()
 	}
+	return s.syncAll()
+}
+
+// syncAll makes the record files, request logs and directories durable.
+// Their fsyncs run at once: the disk's latency is paid about once, not
+// once for each. s.mu is held.
+func (s *Staging) syncAll() error {
+	var g errgroup.Group
 	for _, r := range s.records {
-		if err := r.sync(); err != nil {
+		if err := r.w.Flush(); err != nil {
 			return err
+		}
+		if r.dirty {
+			g.Go(func() error {
+				if err := r.f.Sync(); err != nil {
+					return err
+				}
+				r.dirty = false
+				return nil
+			})
 		}
 	}
 	for _, f := range s.reqlogs {
-		if err := f.Sync(); err != nil {
-			return err
-		}
+		g.Go(f.Sync)
 	}
-	return s.syncDirs()
-}
-
-// sync flushes the file and fsyncs it if anything was written since the
-// last time.
-func (r *ndjsonFile) sync() error {
-	if err := r.w.Flush(); err != nil {
-		return err
-	}
-	if !r.dirty {
-		return nil
-	}
-	if err := r.f.Sync(); err != nil {
-		return err
-	}
-	r.dirty = false
-	return nil
+	g.Go(s.syncDirs)
+	return g.Wait()
 }
 
 // syncDirs fsyncs records/ and raw/ when entries were made in them since
@@ -235,24 +236,16 @@ func (s *Staging) syncDirs() error {
 // writeCheckpoint flushes and fsyncs the record files and request logs,
 // then records their lengths and the units done. s.mu is held.
 func (s *Staging) writeCheckpoint() error {
+	if err := s.syncAll(); err != nil {
+		return err
+	}
 	offsets := map[string]int64{}
 	for name, r := range s.records {
-		if err := r.sync(); err != nil {
-			return err
-		}
 		off, err := r.f.Seek(0, io.SeekCurrent)
 		if err != nil {
 			return err
 		}
 		offsets[name] = off
-	}
-	for _, f := range s.reqlogs {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err := s.syncDirs(); err != nil {
-		return err
 	}
 	s.checkpoint.Offsets = offsets
 	s.checkpoint.Units = s.doneOrder
