@@ -3,10 +3,12 @@ package collect
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +281,52 @@ func TestLargeUnitSpills(t *testing.T) {
 	}
 	if g := lines(t, filepath.Join(dir, GapsFile)); len(g) != 1 {
 		t.Errorf("%d gaps written, want 1", len(g))
+	}
+}
+
+// Events a source encoded (their head held, their raw reference put after
+// it when written) come out as json.Marshal writes them, whether their
+// unit was held in memory or spilled.
+func TestEncodedEventsHeldAndSpilled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acq")
+	st, err := NewResumableStaging(dir, "fp", time.Unix(1790000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.holdBudget = 16 << 10
+	var want []string
+	for u, n := range []int{3, 400} { // the second unit spills
+		unit := st.Within(fmt.Sprintf("unit-%d", u))
+		for i := range n {
+			e := Event{DeviceKey: "amapi:d<>", Time: time.Unix(1790000000+int64(i), 0).UTC(), Type: "dns",
+				Raw: RawRef{Path: "raw/amapi/000001.json", SHA256: "ab", Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", u, i)}}
+			if i%2 == 0 {
+				e = e.WithEncodedFields([]byte(`{"event_id":"` + strconv.Itoa(i) + `","hostname":"\u003cx\u003e"}`))
+			} else {
+				e.Fields = map[string]any{"event_id": strconv.Itoa(i)}
+				e = e.Encoded()
+			}
+			if err := unit.Event(e); err != nil {
+				t.Fatal(err)
+			}
+			dec, _ := e.Decoded()
+			line, _ := json.Marshal(dec)
+			want = append(want, string(line))
+		}
+		if err := unit.UnitDone(fmt.Sprintf("unit-%d", u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Finish(&Acquisition{ID: "acq"}); err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, filepath.Join(dir, EventsFile))
+	if len(got) != len(want) {
+		t.Fatalf("%d event records, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("record %d:\n%s\nwant\n%s", i, got[i], want[i])
+		}
 	}
 }

@@ -29,10 +29,31 @@ type pendingUnit struct {
 	w     *bufio.Writer
 }
 
-// pendingRecord is a record line held until its unit is done.
+// pendingRecord is a record line held until its unit is done: line, or
+// for an event encoded by its source, its head and the raw reference that
+// ends it (the line is put together as it is written, not held twice).
 type pendingRecord struct {
 	file string
-	line []byte
+	line []byte // with its newline, or an event's head
+	head bool   // line is an event's head, to be ended by raw
+	raw  RawRef
+}
+
+// size is the length of the record's line.
+func (r pendingRecord) size() int {
+	if !r.head {
+		return len(r.line)
+	}
+	return len(r.line) + len(r.raw.Path) + len(r.raw.SHA256) + len(r.raw.Pointer) + 48
+}
+
+// appendTo appends the record's line to b.
+func (r pendingRecord) appendTo(b []byte) []byte {
+	b = append(b, r.line...)
+	if r.head {
+		b = append(appendEventRaw(b, r.raw), '\n')
+	}
+	return b
 }
 
 // SpillDir is where a staging directory's large units wait: outside the
@@ -40,8 +61,8 @@ type pendingRecord struct {
 // finished or reopened.
 func SpillDir(dir string) string { return filepath.Clean(dir) + ".pending" }
 
-// hold queues one record line under unit. s.mu is held.
-func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
+// hold queues one record under unit. s.mu is held.
+func (s *Staging) hold(unit string, rec pendingRecord, gap *Gap) error {
 	u := s.pending[unit]
 	if u == nil {
 		u = &pendingUnit{}
@@ -50,10 +71,11 @@ func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
 	if gap != nil {
 		u.gaps = append(u.gaps, *gap)
 	}
-	if u.spill == nil && s.held+len(line) <= s.holdBudget {
-		u.recs = append(u.recs, pendingRecord{file: file, line: line})
-		u.size += len(line)
-		s.held += len(line)
+	n := rec.size()
+	if u.spill == nil && s.held+n <= s.holdBudget {
+		u.recs = append(u.recs, rec)
+		u.size += n
+		s.held += n
 		return nil
 	}
 	if u.spill == nil {
@@ -66,19 +88,19 @@ func (s *Staging) hold(unit, file string, line []byte, gap *Gap) error {
 		}
 		u.spill, u.w = f, bufio.NewWriter(f)
 		for _, r := range u.recs {
-			if err := u.spillLine(r.file, r.line); err != nil {
+			if err := u.spillRecord(r); err != nil {
 				return err
 			}
 		}
 		s.held -= u.size
 		u.recs, u.size = nil, 0
 	}
-	return u.spillLine(file, line)
+	return u.spillRecord(rec)
 }
 
-func (u *pendingUnit) spillLine(file string, line []byte) error {
-	u.w.WriteByte(byte(slices.Index(recordFiles, file)))
-	_, err := u.w.Write(line)
+func (u *pendingUnit) spillRecord(r pendingRecord) error {
+	u.w.WriteByte(byte(slices.Index(recordFiles, r.file)))
+	_, err := u.w.Write(r.appendTo(nil))
 	return err
 }
 
@@ -92,7 +114,7 @@ func (s *Staging) flushUnit(unit string) error {
 	s.held -= u.size
 	s.gaps = append(s.gaps, u.gaps...)
 	for _, r := range u.recs {
-		if err := s.emit(r.file, r.line); err != nil {
+		if err := s.emit(r); err != nil {
 			return err
 		}
 	}
@@ -114,7 +136,7 @@ func (s *Staging) flushUnit(unit string) error {
 			if i >= len(recordFiles) {
 				return fmt.Errorf("spill file %s is damaged", u.spill.Name())
 			}
-			if err := s.emit(recordFiles[i], line[1:]); err != nil {
+			if err := s.emit(pendingRecord{file: recordFiles[i], line: line[1:]}); err != nil {
 				return err
 			}
 		}
@@ -137,13 +159,18 @@ func (u *pendingUnit) discard() {
 }
 
 // emit appends one record line to its file and counts it. s.mu is held.
-func (s *Staging) emit(file string, line []byte) error {
-	r := s.records[file]
+func (s *Staging) emit(rec pendingRecord) error {
+	r := s.records[rec.file]
 	r.dirty = true
-	if _, err := r.w.Write(line); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
+	line := rec.line
+	if rec.head {
+		s.scratch = rec.appendTo(s.scratch[:0])
+		line = s.scratch
 	}
-	s.counts.add(file)
+	if _, err := r.w.Write(line); err != nil {
+		return fmt.Errorf("writing %s: %w", rec.file, err)
+	}
+	s.counts.add(rec.file)
 	return nil
 }
 

@@ -102,8 +102,9 @@ type Staging struct {
 	// Resumability (checkpoint.go): records held per unit until it is
 	// done, units done, and when the last checkpoint was written.
 	pending    map[string]*pendingUnit
-	held       int // bytes of records pending in memory
-	holdBudget int // at most this many (defaultHoldBudget)
+	held       int    // bytes of records pending in memory
+	holdBudget int    // at most this many (defaultHoldBudget)
+	scratch    []byte // an event's line being put together
 	done       map[string]bool
 	doneOrder  []string
 	lastCkpt   time.Time
@@ -312,16 +313,29 @@ func (s *Staging) CaptureReader(source string, ex *Exchange, r io.Reader, ext st
 // Records of a unit already done before a resume are dropped: the source
 // is re-sending what the checkpoint holds.
 func (s *Staging) write(unit, file string, v any, gap *Gap) error {
-	var line []byte
-	var err error
-	if e, isEvent := v.(Event); isEvent {
-		line, err = e.Record()
-	} else {
-		line, err = json.Marshal(v)
-	}
+	line, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
+	return s.queue(unit, pendingRecord{file: file, line: append(line, '\n')}, gap)
+}
+
+// writeEvent queues an event under its unit: an event its source encoded
+// as its head and raw reference, without putting its line together yet.
+func (s *Staging) writeEvent(unit string, e Event) error {
+	if e.head == nil {
+		line, err := e.Record()
+		if err != nil {
+			return err
+		}
+		return s.queue(unit, pendingRecord{file: EventsFile, line: append(line, '\n')}, nil)
+	}
+	return s.queue(unit, pendingRecord{file: EventsFile, line: e.head, head: true, raw: e.Raw}, nil)
+}
+
+// queue holds a record under unit until the unit is done, or drops it if
+// the unit was done before a resume.
+func (s *Staging) queue(unit string, rec pendingRecord, gap *Gap) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -330,7 +344,7 @@ func (s *Staging) write(unit, file string, v any, gap *Gap) error {
 	if s.done[unit] && unit != "" {
 		return nil
 	}
-	return s.hold(unit, file, append(line, '\n'), gap)
+	return s.hold(unit, rec, gap)
 }
 
 // Device implements Sink.
@@ -347,14 +361,14 @@ type unitSink struct {
 
 func (u unitSink) Device(d Device) error { return u.write(u.unit, DevicesFile, d, nil) }
 func (u unitSink) App(a App) error       { return u.write(u.unit, AppsFile, a, nil) }
-func (u unitSink) Event(e Event) error   { return u.write(u.unit, EventsFile, e, nil) }
+func (u unitSink) Event(e Event) error   { return u.writeEvent(u.unit, e) }
 func (u unitSink) Gap(g Gap) error       { return u.write(u.unit, GapsFile, g, &g) }
 
 // App implements Sink.
 func (s *Staging) App(a App) error { return s.write(a.DeviceKey, AppsFile, a, nil) }
 
 // Event implements Sink.
-func (s *Staging) Event(e Event) error { return s.write(e.DeviceKey, EventsFile, e, nil) }
+func (s *Staging) Event(e Event) error { return s.writeEvent(e.DeviceKey, e) }
 
 // Gap implements Sink.
 func (s *Staging) Gap(g Gap) error { return s.write(g.DeviceKey, GapsFile, g, &g) }
