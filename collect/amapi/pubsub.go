@@ -428,13 +428,14 @@ func (p *parsed) ignore(what string) {
 	p.ignored[what]++
 }
 
-// parseMessage decodes one message (data is its decoded data, at ref).
-func parseMessage(m received, data json.RawMessage, ref collect.RawRef) parsed {
+// parseMessage decodes one message (data is its decoded data, at ref, and
+// doc that data parsed, or the zero Value).
+func parseMessage(m received, data json.RawMessage, doc jsonscan.Value, ref collect.RawRef) parsed {
 	var p parsed
 	kind := m.Message.Attributes["notificationType"]
 	switch kind {
 	case "USAGE_LOGS":
-		p.events, p.ignored = parseUsageLogs(data, ref)
+		p.events, p.ignored = usageLogsOf(doc, ref)
 	case "STATUS_REPORT", "ENROLLMENT":
 		var d device
 		if json.Unmarshal(data, &d) != nil || d.Name == "" {
@@ -531,6 +532,7 @@ func (b *batch) awaitStored() error {
 // next batch while the current one is written.
 func prepare(now func() time.Time, msgs []received, note string, sink collect.Sink) *batch {
 	decoded := make([][]byte, len(msgs))
+	docs := make([]jsonscan.Value, len(msgs))
 	parallel(len(msgs), func(k int) {
 		m := &msgs[k].Message
 		src := m.data64
@@ -540,10 +542,17 @@ func prepare(now func() time.Time, msgs []received, note string, sink collect.Si
 		data := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
 		n, err := base64.StdEncoding.Decode(data, src)
 		data = data[:n]
-		if err != nil || !jsonscan.Valid(data) {
+		var doc jsonscan.Value
+		if err == nil {
+			doc, err = jsonscan.Parse(data) // parsed once, for storing and for reading
+			if err != nil && jsonscan.Valid(data) {
+				err = nil // JSON too large to read: stored as it is, counted unreadable
+			}
+		}
+		if err != nil {
 			data, _ = json.Marshal(string(data)) // kept as text
 		}
-		decoded[k] = data
+		decoded[k], docs[k] = data, doc
 		m.Data, m.data64 = "", nil // decoded: the pull response holds it, stored
 	})
 	// Built by hand: json.Marshal would validate and compact every data
@@ -576,7 +585,7 @@ func prepare(now func() time.Time, msgs []received, note string, sink collect.Si
 		b.stored <- err
 	}()
 	parallel(len(msgs), func(k int) {
-		b.out[k] = parseMessage(msgs[k], decoded[k], collect.RawRef{Pointer: "/messages/" + strconv.Itoa(k) + "/data"})
+		b.out[k] = parseMessage(msgs[k], decoded[k], docs[k], collect.RawRef{Pointer: "/messages/" + strconv.Itoa(k) + "/data"})
 	})
 	return b
 }

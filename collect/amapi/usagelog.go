@@ -17,9 +17,15 @@ import (
 // JSON pointer resolves it. An event that cannot be read is counted in
 // ignored, not fatal; a batch that cannot be read is one ignored entry.
 func parseUsageLogs(data []byte, ref collect.RawRef) ([]usageRecord, map[string]int) {
+	batch, _ := jsonscan.Parse(data)
+	return usageLogsOf(batch, ref)
+}
+
+// usageLogsOf is parseUsageLogs of data already parsed (batch is the zero
+// Value for data that does not parse).
+func usageLogsOf(batch jsonscan.Value, ref collect.RawRef) ([]usageRecord, map[string]int) {
 	unreadable := map[string]int{"USAGE_LOGS (unreadable)": 1}
-	batch, err := jsonscan.Parse(data)
-	if err != nil || !batch.IsObject() {
+	if !batch.IsObject() {
 		return nil, unreadable
 	}
 	var device string
