@@ -299,7 +299,7 @@ func TestEncodedEventsHeldAndSpilled(t *testing.T) {
 		unit := st.Within(fmt.Sprintf("unit-%d", u))
 		for i := range n {
 			e := Event{DeviceKey: "amapi:d<>", Time: time.Unix(1790000000+int64(i), 0).UTC(), Type: "dns",
-				Raw: RawRef{Path: "raw/amapi/000001.json", SHA256: "ab", Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", u, i)}}
+				Raw: RawRef{Path: fmt.Sprintf("raw/amapi/%06d.json", 1+i/100), SHA256: "ab", Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", u, i)}}
 			if i%2 == 0 {
 				e = e.WithEncodedFields([]byte(`{"event_id":"` + strconv.Itoa(i) + `","hostname":"\u003cx\u003e"}`))
 			} else {

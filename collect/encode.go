@@ -49,11 +49,21 @@ func appendEventHead(dst []byte, e Event) ([]byte, bool) {
 // appendEventRaw appends the rest of an event's JSON after its head: the
 // raw reference.
 func appendEventRaw(b []byte, r RawRef) []byte {
+	return appendRawEnd(appendRawStart(b, r), r)
+}
+
+// appendRawStart appends the raw reference up to its pointer, which is
+// all that differs between the events of one raw file.
+func appendRawStart(b []byte, r RawRef) []byte {
 	b = append(b, `,"raw":{"path":`...)
 	b = jsonenc.AppendString(b, r.Path, true)
 	b = append(b, `,"sha256":`...)
 	b = jsonenc.AppendString(b, r.SHA256, true)
-	b = append(b, `,"pointer":`...)
+	return append(b, `,"pointer":`...)
+}
+
+// appendRawEnd appends the rest of an event's JSON after appendRawStart.
+func appendRawEnd(b []byte, r RawRef) []byte {
 	b = jsonenc.AppendString(b, r.Pointer, true)
 	return append(b, "}}"...)
 }

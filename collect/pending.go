@@ -164,14 +164,28 @@ func (s *Staging) emit(rec pendingRecord) error {
 	r.dirty = true
 	line := rec.line
 	if rec.head {
-		s.scratch = rec.appendTo(s.scratch[:0])
-		line = s.scratch
+		line = s.eventLine(rec)
 	}
 	if _, err := r.w.Write(line); err != nil {
 		return fmt.Errorf("writing %s: %w", rec.file, err)
 	}
 	s.counts.add(rec.file)
 	return nil
+}
+
+// eventLine puts together the line of an event held as its head and raw
+// reference, in s.scratch. Consecutive events mostly come from one raw
+// file: the start of their raw reference is encoded once for all of them.
+// s.mu is held.
+func (s *Staging) eventLine(rec pendingRecord) []byte {
+	c := &s.rawStart
+	if c.b == nil || rec.raw.Path != c.path || rec.raw.SHA256 != c.sha256 {
+		c.path, c.sha256 = rec.raw.Path, rec.raw.SHA256
+		c.b = appendRawStart(c.b[:0], rec.raw)
+	}
+	b := append(append(s.scratch[:0], rec.line...), c.b...)
+	s.scratch = append(appendRawEnd(b, rec.raw), '\n')
+	return s.scratch
 }
 
 // dropPending discards every held record and the spill directory (a

@@ -105,6 +105,10 @@ type Staging struct {
 	held       int    // bytes of records pending in memory
 	holdBudget int    // at most this many (defaultHoldBudget)
 	scratch    []byte // an event's line being put together
+	rawStart   struct {
+		path, sha256 string
+		b            []byte
+	} // the start of the raw reference of the last event written (pending.go)
 	done       map[string]bool
 	doneOrder  []string
 	lastCkpt   time.Time
