@@ -295,11 +295,11 @@ func TestEncodedEventsHeldAndSpilled(t *testing.T) {
 	}
 	st.holdBudget = 16 << 10
 	var want []string
-	for u, n := range []int{3, 400} { // the second unit spills
+	for u, n := range []int{5, 400, 7} { // the second unit spills
 		unit := st.Within(fmt.Sprintf("unit-%d", u))
 		for i := range n {
 			e := Event{DeviceKey: "amapi:d<>", Time: time.Unix(1790000000+int64(i), 0).UTC(), Type: "dns",
-				Raw: RawRef{Path: fmt.Sprintf("raw/amapi/%06d.json", 1+i/100), SHA256: "ab", Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", u, i)}}
+				Raw: RawRef{Path: fmt.Sprintf("raw/amapi/%06d.json", 1+u*1000+i/2), SHA256: "ab", Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", u, i)}}
 			if i%2 == 0 {
 				e = e.WithEncodedFields([]byte(`{"event_id":"` + strconv.Itoa(i) + `","hostname":"\u003cx\u003e"}`))
 			} else {
