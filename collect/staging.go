@@ -53,6 +53,9 @@ type Sink interface {
 	CaptureReader(source string, ex *Exchange, r io.Reader, ext string, limit int64) (RawRef, error)
 	Device(Device) error
 	App(App) error
+	// Event writes an event record. A source may give its fields
+	// encoded (Event.WithEncodedFields) rather than in Fields; a sink
+	// that reads them calls Event.Decoded.
 	Event(Event) error
 	Gap(Gap) error
 	// UnitDone says that every record of one unit of work has been
