@@ -238,6 +238,8 @@ type Analyzer struct {
 	history  *history
 	findings map[string]*Finding // event-scope findings by playbook and device
 	order    []string
+	listed   []listedFinding // device- and app-scope findings
+	eval     *evaluation     // what expressions run in
 	read     int
 	orphans  int
 	tooLarge int
@@ -249,11 +251,10 @@ func (an *Analyzer) EventTooLarge() { an.tooLarge++ }
 
 // NewAnalyzer prepares an analysis with pbs.
 func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
-	an := &Analyzer{pbs: pbs, opts: opts, byType: map[string][]*Playbook{}, findings: map[string]*Finding{},
-		// Events are read before the fleet's apps are counted: an event's
-		// fleet knows the declared groups, not app prevalence.
-		fleet: &Fleet{developer: opts.DeveloperGroups, appDevices: map[string]map[string]bool{}}}
+	an := &Analyzer{pbs: pbs, opts: opts, byType: map[string][]*Playbook{}, findings: map[string]*Finding{}, fleet: NewFleet()}
+	an.fleet.developer = opts.DeveloperGroups
 	an.history = newHistory(pbs)
+	an.eval = newEvaluation(opts.IOCs, an.now(), an.fleet, an.history)
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
 			an.byType[t] = append(an.byType[t], p)
@@ -278,13 +279,11 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 		an.orphans++
 		return nil
 	}
-	view := &EventView{Event: e}
 	for _, p := range pbs {
-		if !p.Applies(*d) {
+		if !p.Applies(d) {
 			continue
 		}
-		var hits []*iocs.Indicator
-		env := Env{Device: *d, Event: view, Fleet: an.fleet, iocs: an.opts.IOCs, hits: &hits, now: an.opts.Now, earlier: an.history.of(d.Key)}
+		env := an.eval.record(d, nil, &e)
 		ok, err := p.Eval(env)
 		if err != nil {
 			return fmt.Errorf("event %s of %s: %w", e.Type, d.Key, err)
@@ -316,10 +315,60 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 		if len(f.Observations) < MaxObservations {
 			f.Observations = append(f.Observations, Observation{Time: e.Time, Type: e.Type, Severity: sev, Facts: p.FactValues(env), Evidence: evidence(origin, e.Raw)})
 		}
-		f.addIndicators(hits) // the facts may have matched more
+		f.addIndicators(an.eval.hits) // the facts may have matched more
 
 	}
 	return nil
+}
+
+// CountApp counts an app record in the fleet's prevalence. Every app
+// record of the analysis is counted before the first App call.
+func (an *Analyzer) CountApp(a collect.App) { an.fleet.CountApp(a) }
+
+// App runs the app-scope playbooks on a, an app of device d from origin.
+func (an *Analyzer) App(origin ArchiveRef, d *collect.Device, a *collect.App) error {
+	for i, p := range an.pbs {
+		if p.Scope != "app" || !p.Applies(d) {
+			continue
+		}
+		if err := an.evaluate(i, origin, d, a); err != nil {
+			return fmt.Errorf("app %s of %s: %w", a.AppID, d.Key, err)
+		}
+	}
+	return nil
+}
+
+// listedFinding is a device- or app-scope finding and where it sorts: by
+// device, then playbook, then the order the records came in.
+type listedFinding struct {
+	pb, seq int
+	f       Finding
+}
+
+// evaluate runs playbook number i on a device, or an app of it, and
+// lists its finding.
+func (an *Analyzer) evaluate(i int, origin ArchiveRef, d *collect.Device, app *collect.App) error {
+	p := an.pbs[i]
+	env := an.eval.record(d, app, nil)
+	ok, err := p.Eval(env)
+	if err != nil || !ok {
+		return err
+	}
+	f := newFinding(p, env, origin)
+	sev, conf, why := p.Adjusted(env)
+	f.Severity, f.Confidence, f.BaseConfidence = sev, conf, conf
+	f.Adjustments = why
+	f.addIndicators(an.eval.hits)
+	an.listed = append(an.listed, listedFinding{pb: i, seq: len(an.listed), f: f})
+	return nil
+}
+
+// now is the analysis time.
+func (an *Analyzer) now() time.Time {
+	if an.opts.Now.IsZero() {
+		an.opts.Now = time.Now()
+	}
+	return an.opts.Now
 }
 
 // raise takes the higher severity and confidence, and the reasons.
@@ -349,10 +398,7 @@ func (f *Finding) addIndicators(hits []*iocs.Indicator) {
 // Finish runs the device- and app-scope playbooks over in and returns the
 // analysis with the event findings.
 func (an *Analyzer) Finish(in Input) (*Analysis, error) {
-	pbs, now := an.pbs, an.opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
+	pbs, now := an.pbs, an.now()
 	a := &Analysis{
 		Version: 1, GeneratedAt: now.UTC().Truncate(time.Second), Tool: an.opts.Tool,
 		AttackRelease: AttackRelease(), Tactic: TacticRef{TacticID, TacticName},
@@ -366,45 +412,42 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	for _, p := range pbs {
 		a.Playbooks = append(a.Playbooks, PlaybookRef{ID: p.ID, Title: p.Title, File: p.File, Techniques: p.Techniques})
 	}
-	fleet := NewFleet(in.Apps)
-	fleet.developer = an.opts.DeveloperGroups
-	appsOf := map[string][]*collect.App{}
-	for i := range in.Apps {
-		appsOf[in.Apps[i].DeviceKey] = append(appsOf[in.Apps[i].DeviceKey], &in.Apps[i])
+	// Apps handed over in the input are counted, then evaluated, as a
+	// caller streaming them would.
+	devByKey := make(map[string]*collect.Device, len(in.Devices))
+	for i := range in.Devices {
+		devByKey[in.Devices[i].Key] = &in.Devices[i]
 	}
-	devices := slices.Clone(in.Devices)
-	sort.Slice(devices, func(i, j int) bool { return devices[i].Key < devices[j].Key })
-	for _, d := range devices {
-		origin := in.Origin[d.Key]
-		for _, p := range pbs {
-			if !p.Applies(d) || p.Scope == "event" {
-				continue
-			}
-			envs := []Env{{Device: d, Fleet: fleet}}
-			if p.Scope == "app" {
-				envs = envs[:0]
-				for _, app := range appsOf[d.Key] {
-					envs = append(envs, Env{Device: d, App: app, Fleet: fleet})
-				}
-			}
-			for _, env := range envs {
-				var hits []*iocs.Indicator
-				env.iocs, env.hits, env.now = an.opts.IOCs, &hits, now
-				ok, err := p.Eval(env)
-				if err != nil {
-					return nil, fmt.Errorf("device %s: %w", d.Key, err)
-				}
-				if ok {
-					f := newFinding(p, env, origin)
-					sev, conf, why := p.Adjusted(env)
-					f.Severity, f.Confidence, f.BaseConfidence = sev, conf, conf
-					f.Adjustments = why
-					f.addIndicators(hits)
-					a.Findings = append(a.Findings, f)
-				}
+	for _, a := range in.Apps {
+		an.CountApp(a)
+	}
+	for i := range in.Apps {
+		if d := devByKey[in.Apps[i].DeviceKey]; d != nil {
+			if err := an.App(in.Origin[d.Key], d, &in.Apps[i]); err != nil {
+				return nil, err
 			}
 		}
 	}
+	devices := slices.Clone(in.Devices)
+	sort.Slice(devices, func(i, j int) bool { return devices[i].Key < devices[j].Key })
+	for k := range devices {
+		d := &devices[k]
+		for i, p := range pbs {
+			if p.Scope != "device" || !p.Applies(d) {
+				continue
+			}
+			if err := an.evaluate(i, in.Origin[d.Key], d, nil); err != nil {
+				return nil, fmt.Errorf("device %s: %w", d.Key, err)
+			}
+		}
+	}
+	slices.SortStableFunc(an.listed, func(x, y listedFinding) int {
+		return cmp.Or(strings.Compare(x.f.Device, y.f.Device), cmp.Compare(x.pb, y.pb), cmp.Compare(x.seq, y.seq))
+	})
+	for _, l := range an.listed {
+		a.Findings = append(a.Findings, l.f)
+	}
+	an.listed = nil
 	digest := map[string]string{}
 	for _, ar := range in.Archives {
 		digest[ar.Name] = ar.SHA256
@@ -442,7 +485,7 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	return a, nil
 }
 
-func newFinding(p *Playbook, env Env, origin ArchiveRef) Finding {
+func newFinding(p *Playbook, env *Env, origin ArchiveRef) Finding {
 	d := env.Device
 	f := Finding{
 		Playbook: p.ID, Title: p.Title, Tactic: p.Tactic, Techniques: p.Techniques, Role: p.Role,
@@ -650,7 +693,7 @@ func coverage(devices []collect.Device, in Input, pbs []*Playbook, findings []Fi
 			var req []string
 			var covered bool
 			for _, p := range pbs {
-				if slices.Contains(p.Techniques, t.ID) && p.Applies(d) {
+				if slices.Contains(p.Techniques, t.ID) && p.Applies(&d) {
 					covered = true
 					req = append(req, p.Requires...)
 				}

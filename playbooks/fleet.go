@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -8,28 +9,82 @@ import (
 )
 
 // Fleet is the context a single record lacks: how common an app is across
-// the devices whose inventory was collected.
+// the devices whose inventory was collected. It holds counts, not the app
+// records: an analysis counts every app record once (CountApp) before it
+// evaluates any.
 type Fleet struct {
-	developer      []string // device categories declared as developers' devices
-	devices        int
-	appDevices     map[string]map[string]bool // app key -> device keys
-	testAppDevices int                        // playbook tests set prevalence directly
+	developer      []string       // device categories declared as developers' devices
+	appDevices     map[string]int // app key -> devices carrying it
+	withApps       map[string]bool
+	pairs          map[uint64]struct{} // app key and device counted, hashed
+	seed           maphash.Seed
+	testDevices    int // playbook tests set the counts directly
+	testAppDevices int
+	v              *FleetView
 }
 
-// NewFleet computes fleet context from all app records of an analysis.
-func NewFleet(apps []collect.App) *Fleet {
-	f := &Fleet{appDevices: map[string]map[string]bool{}}
-	withApps := map[string]bool{}
-	for _, a := range apps {
-		k := AppKey(a)
-		if f.appDevices[k] == nil {
-			f.appDevices[k] = map[string]bool{}
+// FleetView is the fleet as expressions see it.
+type FleetView struct {
+	// Developer reports whether the device is in a group the analysis
+	// declared as the developers' devices (Fleet.Developer).
+	Developer func(device any) bool
+	// Devices is the number of devices whose app inventory was
+	// collected.
+	Devices func() int
+	// DevicesWithApp is the number of devices carrying the app (any
+	// version).
+	DevicesWithApp func(app any) int
+}
+
+// view returns f's FleetView.
+func (f *Fleet) view() *FleetView {
+	if f.v == nil {
+		f.v = &FleetView{
+			Developer: func(d any) bool {
+				switch d := d.(type) {
+				case *collect.Device:
+					return d != nil && f.Developer(*d)
+				case collect.Device:
+					return f.Developer(d)
+				}
+				return false
+			},
+			Devices: f.Devices,
+			DevicesWithApp: func(a any) int {
+				switch a := a.(type) {
+				case *collect.App:
+					return f.DevicesWithApp(a)
+				case collect.App:
+					return f.DevicesWithApp(&a)
+				}
+				return 0
+			},
 		}
-		f.appDevices[k][a.DeviceKey] = true
-		withApps[a.DeviceKey] = true
 	}
-	f.devices = len(withApps)
-	return f
+	return f.v
+}
+
+// NewFleet returns an empty fleet; CountApp fills it.
+func NewFleet() *Fleet {
+	return &Fleet{appDevices: map[string]int{}, withApps: map[string]bool{}, pairs: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
+}
+
+// CountApp counts an app record: a device carrying an app twice (two
+// versions, two sources' records) counts once. The pairs already counted
+// are kept as 64-bit hashes under a seed drawn per analysis.
+func (f *Fleet) CountApp(a collect.App) {
+	k := AppKey(a)
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	h.WriteString(k)
+	h.WriteByte(0)
+	h.WriteString(a.DeviceKey)
+	n := len(f.pairs)
+	if f.pairs[h.Sum64()] = struct{}{}; len(f.pairs) == n {
+		return // this device was counted for this app
+	}
+	f.appDevices[k]++
+	f.withApps[a.DeviceKey] = true
 }
 
 // AppKey identifies an app across devices regardless of version: the
@@ -43,7 +98,12 @@ func AppKey(a collect.App) string {
 }
 
 // Devices is the number of devices whose app inventory was collected.
-func (f *Fleet) Devices() int { return f.devices }
+func (f *Fleet) Devices() int {
+	if f.appDevices == nil {
+		return f.testDevices
+	}
+	return len(f.withApps)
+}
 
 // DevicesWithApp is the number of devices carrying app (any version).
 func (f *Fleet) DevicesWithApp(app *collect.App) int {
@@ -53,7 +113,7 @@ func (f *Fleet) DevicesWithApp(app *collect.App) int {
 	if f.appDevices == nil {
 		return f.testAppDevices
 	}
-	return len(f.appDevices[AppKey(*app)])
+	return f.appDevices[AppKey(*app)]
 }
 
 // Developer reports whether d is in a group the analysis declared as the

@@ -124,120 +124,159 @@ var (
 )
 
 // Env is what expressions see: device, app (for app-scope playbooks),
-// event (for event-scope playbooks) and fleet, and the functions IOC and
-// IOCs over the indicators loaded. Fields of Device, App and Event are
+// event (for event-scope playbooks) and fleet, and the functions IOC,
+// IOCs, Earlier and DaysSince. Fields of Device, App and Event are
 // referenced by their Go names (device.Compromised.Value, app.Name,
 // event.Type); an event's fields through event.Str("shell_cmd") and
 // event.Num("uid").
+//
+// The functions are fields bound to the evaluation they belong to (one
+// per goroutine), with signatures expr calls directly: an analysis runs
+// millions of expressions, and calls through reflection were a quarter
+// of its time.
 type Env struct {
-	Device collect.Device `expr:"device"`
-	App    *collect.App   `expr:"app"`
-	Event  *EventView     `expr:"event"`
-	Fleet  *Fleet         `expr:"fleet"`
+	Device *collect.Device `expr:"device"`
+	App    *collect.App    `expr:"app"`
+	Event  *EventView      `expr:"event"`
+	Fleet  *FleetView      `expr:"fleet"`
 
-	iocs    *iocs.Set
-	hits    *[]*iocs.Indicator // what IOC matched while evaluating
-	now     time.Time          // the analysis time
-	earlier func(eventType, field string) []string
+	// IOC reports whether value matches an indicator of kind key
+	// (app:id, file:hashes.sha256, domain-name:value, …), and remembers
+	// the match for the finding.
+	IOC func(key, value any) bool `expr:"IOC"`
+	// IOCs describes the indicators value matches, for facts: "NoviSpy
+	// (indicator--…, bundle.stix2)"; empty when none.
+	IOCs func(key, value any) string `expr:"IOCs"`
+	// Earlier returns the values of field of the earlier events of type
+	// eventType on the same device (the most recent 64), for playbooks
+	// that declare TYPE.FIELD in earlier: an install of a file pushed
+	// before.
+	Earlier func(eventType, field string) []string `expr:"Earlier"`
+	// DaysSince is the number of whole days from date (RFC 3339, or
+	// YYYY-MM-DD as security patch levels are written) to the analysis
+	// time; -1 when date is empty or not a date.
+	DaysSince func(date string) int `expr:"DaysSince"`
 }
 
-// DaysSince is the number of whole days from date (RFC 3339, or
-// YYYY-MM-DD as security patch levels are written) to the analysis time;
-// -1 when date is empty or not a date.
-func (e Env) DaysSince(date string) int {
+// evaluation is what one goroutine's expressions run in: the indicators,
+// the analysis time, the earlier events, what IOC matched, and the Env
+// whose functions are bound to it.
+type evaluation struct {
+	env     Env
+	iocs    *iocs.Set
+	now     time.Time
+	history *history
+	device  string // the device whose earlier events Earlier reads
+	hits    []*iocs.Indicator
+	view    EventView
+}
+
+func newEvaluation(set *iocs.Set, now time.Time, fleet *Fleet, h *history) *evaluation {
+	ev := &evaluation{iocs: set, now: now, history: h}
+	ev.env = Env{Fleet: fleet.view(), IOC: ev.ioc, IOCs: ev.describe, Earlier: ev.earlier, DaysSince: ev.daysSince}
+	ev.view.bind()
+	return ev
+}
+
+// record sets the records the next expressions see; e is copied.
+func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Event) *Env {
+	ev.env.Device, ev.env.App, ev.env.Event = d, app, nil
+	if e != nil {
+		ev.view.Event = *e
+		ev.env.Event = &ev.view
+	}
+	ev.device = d.Key
+	ev.hits = ev.hits[:0]
+	return &ev.env
+}
+
+func (ev *evaluation) daysSince(date string) int {
 	t, err := time.Parse(time.RFC3339, date)
 	if err != nil {
 		if t, err = time.Parse(time.DateOnly, date); err != nil {
 			return -1
 		}
 	}
-	now := e.now
-	if now.IsZero() {
+	if ev.now.IsZero() {
 		return -1
 	}
-	return int(now.Sub(t).Hours() / 24)
+	return int(ev.now.Sub(t).Hours() / 24)
 }
 
-// Earlier returns the values of field of the earlier events of type
-// eventType on the same device (the most recent 64), for playbooks that
-// declare TYPE.FIELD in earlier: an install of a file pushed before.
-func (e Env) Earlier(eventType, field string) []string {
-	if e.earlier == nil {
+func (ev *evaluation) earlier(eventType, field string) []string {
+	if ev.history == nil {
 		return nil
 	}
-	return e.earlier(eventType, field)
+	return ev.history.values[ev.device][eventType+"."+field]
 }
 
-// IOC reports whether value matches an indicator of kind key (app:id,
-// file:hashes.sha256, domain-name:value, …), and remembers the match for
-// the finding.
-func (e Env) IOC(key string, value any) bool {
-	return len(e.match(key, value)) > 0
-}
+func (ev *evaluation) ioc(key, value any) bool { return len(ev.match(key, value)) > 0 }
 
 // match returns the indicators value matches and remembers them.
-func (e Env) match(key string, value any) []*iocs.Indicator {
+func (ev *evaluation) match(key, value any) []*iocs.Indicator {
+	k, _ := key.(string)
 	s, _ := value.(string)
-	hits := e.iocs.Match(key, s)
-	if e.hits != nil {
-		for _, h := range hits {
-			if !slices.Contains(*e.hits, h) {
-				*e.hits = append(*e.hits, h)
-			}
+	hits := ev.iocs.Match(k, s)
+	for _, h := range hits {
+		if !slices.Contains(ev.hits, h) {
+			ev.hits = append(ev.hits, h)
 		}
 	}
 	return hits
 }
 
-// IOCs describes the indicators value matches, for facts: "NoviSpy
-// (indicator--…, bundle.stix2)"; empty when none.
-func (e Env) IOCs(key string, value any) string {
+func (ev *evaluation) describe(key, value any) string {
 	var out []string
-	for _, h := range e.match(key, value) {
+	for _, h := range ev.match(key, value) {
 		out = append(out, fmt.Sprintf("%s (%s, %s)", cmp.Or(h.Malware, "unnamed malware"), h.ID, h.Bundle))
 	}
 	return strings.Join(out, "; ")
 }
 
-// EventView is an event as expressions see it.
+// EventView is an event as expressions see it, with functions that read
+// its fields.
 type EventView struct {
 	collect.Event
+	// Str is the field name as a string ("" when absent or not a string).
+	Str func(name string) string
+	// Num is the field name as a number (0 when absent or not a number).
+	Num func(name string) float64
+	// Strs is the field name as a list of strings (an array's string
+	// elements; a string alone; nil otherwise).
+	Strs func(name string) []string
+	// Has reports whether the event has the field.
+	Has func(name string) bool
 }
 
-// Str is the field name as a string ("" when absent or not a string).
-func (e *EventView) Str(name string) string {
-	s, _ := e.Fields[name].(string)
-	return s
-}
-
-// Num is the field name as a number (0 when absent or not a number).
-func (e *EventView) Num(name string) float64 {
-	f, _ := e.Fields[name].(float64)
-	return f
-}
-
-// Strs is the field name as a list of strings (an array's string
-// elements; a string alone; nil otherwise).
-func (e *EventView) Strs(name string) []string {
-	switch v := e.Fields[name].(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
+// bind points v's functions at v.
+func (v *EventView) bind() {
+	v.Str = func(name string) string {
+		s, _ := v.Fields[name].(string)
+		return s
 	}
-	return nil
-}
-
-// Has reports whether the event has the field.
-func (e *EventView) Has(name string) bool {
-	_, ok := e.Fields[name]
-	return ok
+	v.Num = func(name string) float64 {
+		f, _ := v.Fields[name].(float64)
+		return f
+	}
+	v.Strs = func(name string) []string {
+		switch x := v.Fields[name].(type) {
+		case string:
+			return []string{x}
+		case []any:
+			var out []string
+			for _, e := range x {
+				if s, ok := e.(string); ok {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+		return nil
+	}
+	v.Has = func(name string) bool {
+		_, ok := v.Fields[name]
+		return ok
+	}
 }
 
 // LoadBuiltin loads the embedded library.
@@ -376,7 +415,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 			return nil, bad("requires", "%q: want one of %s", r, strings.Join(telemetries, ", "))
 		}
 	}
-	opts := []expr.Option{expr.Env(Env{}), expr.AsBool()}
+	opts := []expr.Option{expr.Env(&Env{}), expr.AsBool()}
 	var err error
 	if p.Precondition != "" {
 		if p.pre, err = expr.Compile(p.Precondition, opts...); err != nil {
@@ -387,7 +426,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		return nil, bad("match", "%v", err)
 	}
 	for _, f := range p.Facts {
-		prog, err := expr.Compile(f.Expr, expr.Env(Env{}))
+		prog, err := expr.Compile(f.Expr, expr.Env(&Env{}))
 		if err != nil {
 			return nil, bad("facts", "%s: %v", f.Label, err)
 		}
@@ -445,12 +484,12 @@ func keyLine(root *yaml.Node, key string) int {
 }
 
 // Applies reports whether p is meant for the device's platform.
-func (p *Playbook) Applies(d collect.Device) bool {
+func (p *Playbook) Applies(d *collect.Device) bool {
 	return len(p.Platforms) == 0 || slices.Contains(p.Platforms, d.Platform)
 }
 
 // Eval runs the precondition and match expressions against env.
-func (p *Playbook) Eval(env Env) (bool, error) {
+func (p *Playbook) Eval(env *Env) (bool, error) {
 	if p.pre != nil {
 		ok, err := expr.Run(p.pre, env)
 		if err != nil {
@@ -469,7 +508,7 @@ func (p *Playbook) Eval(env Env) (bool, error) {
 
 // Adjusted returns the severity and confidence of a match after the
 // adjustments, and the reasons of those that applied.
-func (p *Playbook) Adjusted(env Env) (severity, confidence string, why []string) {
+func (p *Playbook) Adjusted(env *Env) (severity, confidence string, why []string) {
 	severity, confidence = p.Severity, p.Confidence
 	for i, prog := range p.adjust {
 		ok, err := expr.Run(prog, env)
@@ -489,7 +528,7 @@ func (p *Playbook) Adjusted(env Env) (severity, confidence string, why []string)
 }
 
 // FactValues evaluates the fact expressions.
-func (p *Playbook) FactValues(env Env) []Fact {
+func (p *Playbook) FactValues(env *Env) []Fact {
 	var out []Fact
 	for i, prog := range p.facts {
 		v, err := expr.Run(prog, env)
@@ -545,31 +584,33 @@ func (p *Playbook) RunTests() []error {
 
 // env converts a test case's YAML maps into records through their JSON
 // form, so tests use the same field names as records/*.ndjson.
-func (t Test) env(p *Playbook) (Env, error) {
-	var env Env
-	if err := remarshal(t.Device, &env.Device); err != nil {
-		return env, fmt.Errorf("device: %w", err)
+func (t Test) env(p *Playbook) (*Env, error) {
+	var d collect.Device
+	if err := remarshal(t.Device, &d); err != nil {
+		return nil, fmt.Errorf("device: %w", err)
 	}
-	if env.Device.Key == "" {
-		env.Device.Key = "test:device"
+	if d.Key == "" {
+		d.Key = "test:device"
 	}
+	var app *collect.App
 	if t.App != nil {
-		env.App = &collect.App{}
-		if err := remarshal(t.App, env.App); err != nil {
-			return env, fmt.Errorf("app: %w", err)
+		app = &collect.App{}
+		if err := remarshal(t.App, app); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
 		}
-		env.App.DeviceKey = env.Device.Key
+		app.DeviceKey = d.Key
 	}
+	var event *collect.Event
 	if t.Event != nil {
-		env.Event = &EventView{}
-		if err := remarshal(t.Event, &env.Event.Event); err != nil {
-			return env, fmt.Errorf("event: %w", err)
+		event = &collect.Event{}
+		if err := remarshal(t.Event, event); err != nil {
+			return nil, fmt.Errorf("event: %w", err)
 		}
-		env.Event.DeviceKey = env.Device.Key
+		event.DeviceKey = d.Key
 	}
-	env.now = t.Now
-	if env.now.IsZero() {
-		env.now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t.Now
+	if now.IsZero() {
+		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	// Earlier events go through the analysis's own history, which keeps
 	// only what the playbook declares in earlier.
@@ -577,18 +618,17 @@ func (t Test) env(p *Playbook) (Env, error) {
 	for _, m := range t.Earlier {
 		var ev collect.Event
 		if err := remarshal(m, &ev); err != nil {
-			return env, fmt.Errorf("earlier: %w", err)
+			return nil, fmt.Errorf("earlier: %w", err)
 		}
-		ev.DeviceKey = env.Device.Key
+		ev.DeviceKey = d.Key
 		h.recall(ev)
 	}
-	env.earlier = h.of(env.Device.Key)
-	env.iocs = &iocs.Set{}
+	set := &iocs.Set{}
 	for _, i := range t.IOCs {
-		env.iocs.AddTerm(i.Key, i.Value, i.Malware)
+		set.AddTerm(i.Key, i.Value, i.Malware)
 	}
-	env.Fleet = &Fleet{devices: max(t.Fleet.Devices, 1), testAppDevices: t.Fleet.AppDevices, developer: t.Fleet.DeveloperGroups}
-	return env, nil
+	fleet := &Fleet{testDevices: max(t.Fleet.Devices, 1), testAppDevices: t.Fleet.AppDevices, developer: t.Fleet.DeveloperGroups}
+	return newEvaluation(set, now, fleet, h).record(&d, app, event), nil
 }
 
 func remarshal(in map[string]any, out any) error {
