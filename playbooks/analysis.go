@@ -485,12 +485,13 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	return a, nil
 }
 
-func newFinding(p *Playbook, env *Env, origin ArchiveRef) Finding {
+func newFinding(p *Playbook, ev *evaluation, origin ArchiveRef) Finding {
+	env := &ev.env
 	d := env.Device
 	f := Finding{
 		Playbook: p.ID, Title: p.Title, Tactic: p.Tactic, Techniques: p.Techniques, Role: p.Role,
 		Device: d.Key, DeviceName: d.Name, Severity: p.Severity, Confidence: p.Confidence, BaseConfidence: p.Confidence,
-		CorroboratedBy: []string{}, Facts: p.FactValues(env), Rationale: strings.TrimSpace(p.Rationale), Response: p.Response,
+		CorroboratedBy: []string{}, Facts: p.FactValues(ev), Rationale: strings.TrimSpace(p.Rationale), Response: p.Response,
 	}
 	idSrc := p.ID + "\x00" + d.Key
 	f.Evidence = append(f.Evidence, evidence(origin, d.Raw))

@@ -169,6 +169,7 @@ type evaluation struct {
 	device  string // the device whose earlier events Earlier reads
 	hits    []*iocs.Indicator
 	view    EventView
+	boxed   any // env, as expr.Run takes it: boxed once per record
 }
 
 func newEvaluation(set *iocs.Set, now time.Time, fleet *Fleet, h *history) *evaluation {
@@ -179,7 +180,7 @@ func newEvaluation(set *iocs.Set, now time.Time, fleet *Fleet, h *history) *eval
 }
 
 // record sets the records the next expressions see; e is copied.
-func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Event) *Env {
+func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Event) *evaluation {
 	ev.env.Device, ev.env.App, ev.env.Event = d, app, nil
 	if e != nil {
 		ev.view.Event = *e
@@ -187,7 +188,8 @@ func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Eve
 	}
 	ev.device = d.Key
 	ev.hits = ev.hits[:0]
-	return &ev.env
+	ev.boxed = ev.env
+	return ev
 }
 
 func (ev *evaluation) daysSince(date string) int {
@@ -415,7 +417,9 @@ func Parse(file string, data []byte) (*Playbook, error) {
 			return nil, bad("requires", "%q: want one of %s", r, strings.Join(telemetries, ", "))
 		}
 	}
-	opts := []expr.Option{expr.Env(&Env{}), expr.AsBool()}
+	// A struct Env, not a pointer: expr then reads its fields by index,
+	// not by name.
+	opts := []expr.Option{expr.Env(Env{}), expr.AsBool()}
 	var err error
 	if p.Precondition != "" {
 		if p.pre, err = expr.Compile(p.Precondition, opts...); err != nil {
@@ -426,7 +430,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		return nil, bad("match", "%v", err)
 	}
 	for _, f := range p.Facts {
-		prog, err := expr.Compile(f.Expr, expr.Env(&Env{}))
+		prog, err := expr.Compile(f.Expr, expr.Env(Env{}))
 		if err != nil {
 			return nil, bad("facts", "%s: %v", f.Label, err)
 		}
@@ -489,9 +493,9 @@ func (p *Playbook) Applies(d *collect.Device) bool {
 }
 
 // Eval runs the precondition and match expressions against env.
-func (p *Playbook) Eval(env *Env) (bool, error) {
+func (p *Playbook) Eval(env *evaluation) (bool, error) {
 	if p.pre != nil {
-		ok, err := expr.Run(p.pre, env)
+		ok, err := expr.Run(p.pre, env.boxed)
 		if err != nil {
 			return false, fmt.Errorf("%s: precondition: %w", p.ID, err)
 		}
@@ -499,7 +503,7 @@ func (p *Playbook) Eval(env *Env) (bool, error) {
 			return false, nil
 		}
 	}
-	ok, err := expr.Run(p.match, env)
+	ok, err := expr.Run(p.match, env.boxed)
 	if err != nil {
 		return false, fmt.Errorf("%s: match: %w", p.ID, err)
 	}
@@ -508,10 +512,10 @@ func (p *Playbook) Eval(env *Env) (bool, error) {
 
 // Adjusted returns the severity and confidence of a match after the
 // adjustments, and the reasons of those that applied.
-func (p *Playbook) Adjusted(env *Env) (severity, confidence string, why []string) {
+func (p *Playbook) Adjusted(env *evaluation) (severity, confidence string, why []string) {
 	severity, confidence = p.Severity, p.Confidence
 	for i, prog := range p.adjust {
-		ok, err := expr.Run(prog, env)
+		ok, err := expr.Run(prog, env.boxed)
 		if err != nil || ok != true {
 			continue
 		}
@@ -528,10 +532,10 @@ func (p *Playbook) Adjusted(env *Env) (severity, confidence string, why []string
 }
 
 // FactValues evaluates the fact expressions.
-func (p *Playbook) FactValues(env *Env) []Fact {
+func (p *Playbook) FactValues(env *evaluation) []Fact {
 	var out []Fact
 	for i, prog := range p.facts {
-		v, err := expr.Run(prog, env)
+		v, err := expr.Run(prog, env.boxed)
 		s := fmt.Sprint(v)
 		if err != nil {
 			s = "(unavailable: " + err.Error() + ")"
@@ -550,23 +554,23 @@ func (p *Playbook) RunTests() []error {
 			errs = append(errs, fmt.Errorf("%s: test %q: %w", p.ID, t.Name, err))
 			continue
 		}
-		if p.Scope == "app" && env.App == nil {
+		if p.Scope == "app" && env.env.App == nil {
 			errs = append(errs, fmt.Errorf("%s: test %q: an app-scope playbook test needs an app", p.ID, t.Name))
 			continue
 		}
-		if p.Scope == "event" && env.Event == nil {
+		if p.Scope == "event" && env.env.Event == nil {
 			errs = append(errs, fmt.Errorf("%s: test %q: an event-scope playbook test needs an event", p.ID, t.Name))
 			continue
 		}
 		got := false
-		if p.Applies(env.Device) {
+		if p.Applies(env.env.Device) {
 			got, err = p.Eval(env)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: test %q: %w", p.ID, t.Name, err))
 				continue
 			}
 		}
-		if p.Scope == "event" && !slices.Contains(p.EventTypes, env.Event.Type) {
+		if p.Scope == "event" && !slices.Contains(p.EventTypes, env.env.Event.Type) {
 			got = false
 		}
 		if got != (t.Expect == "match") {
@@ -584,7 +588,7 @@ func (p *Playbook) RunTests() []error {
 
 // env converts a test case's YAML maps into records through their JSON
 // form, so tests use the same field names as records/*.ndjson.
-func (t Test) env(p *Playbook) (*Env, error) {
+func (t Test) env(p *Playbook) (*evaluation, error) {
 	var d collect.Device
 	if err := remarshal(t.Device, &d); err != nil {
 		return nil, fmt.Errorf("device: %w", err)
