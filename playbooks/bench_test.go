@@ -15,7 +15,8 @@ import (
 
 // BenchmarkAnalyze runs every built-in playbook and Amnesty's four bundles
 // over a synthetic fleet of CUSTOS_BENCH_DEVICES Android devices (default
-// 10,000) with 50 apps and 50 events each, streamed through the Analyzer
+// 10,000) with 50 apps and 50 events each (one device in a hundred with
+// ADB commands and a sideloaded app), streamed through the Analyzer
 // as an analysis streams them: the apps counted, then evaluated, the
 // events evaluated; none is held. It reports records/s and the process's
 // peak RSS. Issue 6's target is 100,000 devices, 5,000,000 apps and
@@ -36,7 +37,10 @@ func BenchmarkAnalyze(b *testing.B) {
 	ref := ArchiveRef{Name: "bench.tar.zst", SHA256: strings.Repeat("a", 64), Verified: true}
 	raw := collect.RawRef{Path: "raw/amapi/000001.json", SHA256: strings.Repeat("b", 64), Pointer: "/devices/0"}
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	types := []string{"adb_shell_command", "app_process_start", "dns", "connect", "keyguard_secured"}
+	// A fleet as custos meets it: every phone starts apps, resolves
+	// names, connects and locks; one in a hundred was driven over ADB
+	// and carries a sideloaded app.
+	types := []string{"app_process_start", "dns", "connect", "keyguard_secured", "keyguard_dismissed"}
 	const perDevice = 50
 	in := Input{Origin: map[string]ArchiveRef{}, Archives: []ArchiveRef{ref}}
 	for i := range n {
@@ -49,8 +53,12 @@ func BenchmarkAnalyze(b *testing.B) {
 		in.Origin[d.Key] = ref
 	}
 	app := func(d *collect.Device, i, j int) collect.App {
-		return collect.App{DeviceKey: d.Key, AppID: "com.example.app" + strconv.Itoa((i*7+j)%400), Name: "App",
+		a := collect.App{DeviceKey: d.Key, AppID: "com.example.app" + strconv.Itoa((i*7+j)%400), Name: "App",
 			InstallSource: "store", APKSHA256: strings.Repeat("c", 64), Raw: raw}
+		if i%100 == 1 && j == 0 {
+			a.AppID, a.InstallSource = "com.example.sideloaded"+strconv.Itoa(i), "sideloaded"
+		}
+		return a
 	}
 	fields := map[string]any{"event_id": "1", "shell_cmd": "dumpsys battery", "process_name": "com.example.app1",
 		"apk_sha256_hash": strings.Repeat("d", 64), "hostname": "example.org"}
@@ -71,7 +79,11 @@ func BenchmarkAnalyze(b *testing.B) {
 				}
 			}
 			for j := range perDevice {
-				e := collect.Event{DeviceKey: d.Key, Time: now.Add(-time.Duration(j) * time.Minute), Type: types[j%len(types)], Fields: fields, Raw: raw}
+				typ := types[j%len(types)]
+				if i%100 == 1 && j%5 == 0 {
+					typ = "adb_shell_command"
+				}
+				e := collect.Event{DeviceKey: d.Key, Time: now.Add(-time.Duration(j) * time.Minute), Type: typ, Fields: fields, Raw: raw}
 				if err := an.Event(ref, d, e); err != nil {
 					b.Fatal(err)
 				}
