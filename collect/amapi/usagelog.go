@@ -9,6 +9,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/jsonenc"
 	"github.com/custos-ir/custos/internal/jsonscan"
+	"github.com/custos-ir/custos/internal/rfc3339"
 )
 
 // parseUsageLogs decodes a BatchUsageLogEvents: its device and each of its
@@ -185,42 +186,14 @@ func usageEvent(raw jsonscan.Value, deviceKey string, nc *names) (collect.Event,
 }
 
 // eventTime reads an eventTime as parseTime does, the form Google writes
-// (2026-11-26T09:00:00.123456789Z, UTC, up to nine decimals) without
-// making a string of it.
+// (2026-11-26T09:00:00.123456789Z) without making a string of it.
 func eventTime(v jsonscan.Value) (time.Time, bool) {
-	b, plain := v.PlainString()
-	if !plain || len(b) < 20 || len(b) > 30 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
-		return slowEventTime(v)
-	}
-	num := func(s []byte) int {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
-	}
-	year, month, day := num(b[0:4]), num(b[5:7]), num(b[8:10])
-	hour, minute, sec := num(b[11:13]), num(b[14:16]), num(b[17:19])
-	nsec := 0
-	if frac := b[19 : len(b)-1]; len(frac) > 0 {
-		if frac[0] != '.' || len(frac) < 2 {
-			return slowEventTime(v)
-		}
-		if nsec = num(frac[1:]); nsec < 0 {
-			return slowEventTime(v)
-		}
-		for range 10 - len(frac) {
-			nsec *= 10
+	if b, plain := v.PlainString(); plain {
+		if t, ok := rfc3339.ParseUTC(b); ok && t.Year() > 1 {
+			return t, true
 		}
 	}
-	if year < 2 || month < 1 || month > 12 || day < 1 || day > 28 && day > daysIn(month, year) ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return slowEventTime(v)
-	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+	return slowEventTime(v)
 }
 
 // slowEventTime reads any eventTime parseTime reads.
@@ -229,11 +202,6 @@ func slowEventTime(v jsonscan.Value) (time.Time, bool) {
 		return *t, true
 	}
 	return time.Time{}, false
-}
-
-// daysIn is the number of days of a month.
-func daysIn(month, year int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // field is one field of the event being read: its name and value.

@@ -1,0 +1,197 @@
+package playbooks
+
+import (
+	"strconv"
+
+	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/jsonscan"
+	"github.com/custos-ir/custos/internal/rfc3339"
+)
+
+// An analysis reads millions of app and event records. decodeApp and
+// decodeEvent read them as decodeRecord does (encoding/json, strict),
+// through a fast path for records as custos writes them: exact member
+// names, each once, plain values. Anything else (a member it does not
+// know, a null, a name in another case, a time in another form) goes to
+// decodeRecord, which decides. FuzzDecodeApp and FuzzDecodeEvent hold the
+// fast path to decodeRecord.
+
+// decodeApp decodes an app record line.
+func decodeApp(line []byte, a *collect.App) error {
+	if fastApp(line, a) {
+		return nil
+	}
+	*a = collect.App{}
+	return decodeRecord(line, a)
+}
+
+// decodeEvent decodes an event record line.
+func decodeEvent(line []byte, e *collect.Event) error {
+	if fastEvent(line, e) {
+		return nil
+	}
+	*e = collect.Event{}
+	return decodeRecord(line, e)
+}
+
+func fastApp(line []byte, a *collect.App) bool {
+	doc, err := jsonscan.Parse(line)
+	if err != nil || !doc.IsObject() {
+		return false
+	}
+	*a = collect.App{}
+	var seen uint32
+	ok := true
+	doc.MemberNames(func(name []byte, v jsonscan.Value) bool {
+		var dst *string
+		var bit uint32
+		switch string(name) {
+		case "device_key":
+			dst, bit = &a.DeviceKey, 1<<0
+		case "app_id":
+			dst, bit = &a.AppID, 1<<1
+		case "source_app_id":
+			dst, bit = &a.SourceAppID, 1<<2
+		case "name":
+			dst, bit = &a.Name, 1<<3
+		case "version":
+			dst, bit = &a.Version, 1<<4
+		case "publisher":
+			dst, bit = &a.Publisher, 1<<5
+		case "install_source":
+			dst, bit = &a.InstallSource, 1<<6
+		case "installer":
+			dst, bit = &a.Installer, 1<<7
+		case "apk_sha256":
+			dst, bit = &a.APKSHA256, 1<<8
+		case "signing_cert_sha1":
+			dst, bit = &a.SigningCertSHA1, 1<<9
+		case "signing_cert_sha256":
+			dst, bit = &a.SigningCertSHA256, 1<<10
+		case "state":
+			dst, bit = &a.State, 1<<11
+		case "managed":
+			bit = 1 << 12
+			b, isBool := boolValue(v)
+			a.Managed, ok = &b, isBool
+		case "prevalence":
+			bit = 1 << 13
+			a.Prevalence, ok = intValue(v)
+		case "raw":
+			bit = 1 << 14
+			ok = fastRawRef(v, &a.Raw)
+		case "device_ref":
+			bit = 1 << 15
+			a.DeviceRef = &collect.RawRef{}
+			ok = fastRawRef(v, a.DeviceRef)
+		default:
+			ok = false
+		}
+		if dst != nil {
+			*dst, ok = v.String()
+		}
+		if seen&bit != 0 {
+			ok = false // repeated: encoding/json decides
+		}
+		seen |= bit
+		return ok
+	})
+	return ok
+}
+
+func fastEvent(line []byte, e *collect.Event) bool {
+	doc, err := jsonscan.Parse(line)
+	if err != nil || !doc.IsObject() {
+		return false
+	}
+	*e = collect.Event{}
+	var seen uint32
+	ok := true
+	doc.MemberNames(func(name []byte, v jsonscan.Value) bool {
+		var bit uint32
+		switch string(name) {
+		case "device_key":
+			bit = 1 << 0
+			e.DeviceKey, ok = v.String()
+		case "time":
+			bit = 1 << 1
+			var b []byte
+			if b, ok = v.PlainString(); ok {
+				e.Time, ok = rfc3339.ParseUTC(b)
+			}
+		case "type":
+			bit = 1 << 2
+			e.Type, ok = v.String()
+		case "fields":
+			bit = 1 << 3
+			if ok = v.IsObject(); ok {
+				var f any
+				f, err = v.Decode()
+				e.Fields, _ = f.(map[string]any)
+				ok = err == nil
+			}
+		case "raw":
+			bit = 1 << 4
+			ok = fastRawRef(v, &e.Raw)
+		default:
+			ok = false
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return ok
+}
+
+// fastRawRef reads a raw reference: an object of the three strings.
+func fastRawRef(v jsonscan.Value, r *collect.RawRef) bool {
+	if !v.IsObject() {
+		return false
+	}
+	var seen uint32
+	ok := true
+	v.MemberNames(func(name []byte, v jsonscan.Value) bool {
+		var dst *string
+		var bit uint32
+		switch string(name) {
+		case "path":
+			dst, bit = &r.Path, 1<<0
+		case "sha256":
+			dst, bit = &r.SHA256, 1<<1
+		case "pointer":
+			dst, bit = &r.Pointer, 1<<2
+		default:
+			ok = false
+			return false
+		}
+		*dst, ok = v.String()
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	return ok
+}
+
+func boolValue(v jsonscan.Value) (bool, bool) {
+	switch v.Kind() {
+	case 't':
+		return true, true
+	case 'f':
+		return false, true
+	}
+	return false, false
+}
+
+// intValue reads a whole number that fits an int, as encoding/json reads
+// it into one.
+func intValue(v jsonscan.Value) (int, bool) {
+	if k := v.Kind(); k != '-' && (k < '0' || k > '9') {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(v.Bytes()))
+	return n, err == nil
+}

@@ -1,0 +1,77 @@
+package playbooks
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+var appSeeds = []string{
+	`{"device_key":"amapi:d","app_id":"com.x","name":"X <b>","version":"1.2","install_source":"sideloaded","apk_sha256":"ab","managed":true,"prevalence":3,"raw":{"path":"raw/amapi/000002.json","sha256":"cd","pointer":"/devices/0/applicationReports/1"}}`,
+	`{"device_key":"intune:d","name":"Teams","publisher":"Microsoft","install_source":"store","raw":{"path":"p","sha256":"s","pointer":""},"device_ref":{"path":"q","sha256":"t","pointer":"/value/3"}}`,
+	`{"device_key":"x","DEVICE_KEY":"y"}`, `{"device_key":"x","device_key":"y"}`, `{"device_key":null}`, `{"prevalence":1.5}`,
+	`{"prevalence":-0}`, `{"prevalence":99999999999999999999}`, `{"managed":null}`, `{"extra":1}`, `{"raw":{"path":"a","path":"b"}}`,
+	`{"name":"caf\u00e9 \ud800 \"q\""} trailing`, `[]`, `{"name":"\xff"}`, `{"device_ref":null}`,
+}
+
+var eventSeeds = []string{
+	`{"device_key":"amapi:d","time":"2026-11-26T09:00:00.123Z","type":"adb_shell_command","fields":{"event_id":"1","shell_cmd":"pm install <x>","n":[1,2.5,null,{"a":true}]},"raw":{"path":"raw/amapi/000003.json","sha256":"ab","pointer":"/messages/0/data/usageLogEvents/0"}}`,
+	`{"device_key":"d","time":"2026-11-26T09:00:00+02:00","type":"x","raw":{"path":"","sha256":"","pointer":""}}`,
+	`{"time":"0001-01-01T00:00:00Z","fields":{}}`, `{"fields":null}`, `{"fields":{"a":1},"fields":{"b":2}}`, `{"Type":"x"}`,
+	`{"time":"2026-02-30T00:00:00Z"}`, `{"time":5}`, `{"fields":{"a":1e400}}`, `{"type":"a","type":"b"}`,
+}
+
+func FuzzDecodeApp(f *testing.F) {
+	for _, s := range appSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast collect.App
+		if !fastApp(line, &fast) {
+			return
+		}
+		var want collect.App
+		if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(fast, want) {
+			t.Fatalf("%s:\nfast %+v\nencoding/json %+v (%v)", line, fast, want, err)
+		}
+	})
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range eventSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast collect.Event
+		if !fastEvent(line, &fast) {
+			return
+		}
+		var want collect.Event
+		if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(fast, want) {
+			t.Fatalf("%s:\nfast %+v\nencoding/json %+v (%v)", line, fast, want, err)
+		}
+	})
+}
+
+// The records custos writes take the fast path; the others are decoded
+// (or refused) as encoding/json decides.
+func TestDecodeRecords(t *testing.T) {
+	var a collect.App
+	if !fastApp([]byte(appSeeds[0]), &a) || !fastApp([]byte(appSeeds[1]), &a) {
+		t.Error("an app record as custos writes it missed the fast path")
+	}
+	var e collect.Event
+	if !fastEvent([]byte(eventSeeds[0]), &e) {
+		t.Error("an event record as custos writes it missed the fast path")
+	}
+	if err := decodeApp([]byte(`{"extra":1}`), &a); err == nil {
+		t.Error("an unknown member was accepted")
+	}
+	if err := decodeApp([]byte(`{"DEVICE_KEY":"y"}`), &a); err != nil || a.DeviceKey != "y" {
+		t.Errorf("a member in another case: %+v, %v (encoding/json takes it)", a, err)
+	}
+	if err := decodeEvent([]byte(eventSeeds[1]), &e); err != nil || e.Time.IsZero() {
+		t.Errorf("a time with an offset: %+v, %v", e, err)
+	}
+}
