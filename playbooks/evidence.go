@@ -13,6 +13,7 @@ import (
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/jsonptr"
+	"github.com/custos-ir/custos/internal/jsonscan"
 	"github.com/custos-ir/custos/preserve"
 )
 
@@ -186,10 +187,15 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 			if err != nil {
 				return err
 			}
+			doc, err := jsonscan.Parse(data) // once for all the file's references
+			if err != nil {
+				return nil // not JSON: no excerpts
+			}
+			var buf bytes.Buffer
 			for _, e := range refs {
-				if ex, err := jsonptr.Resolve(data, e.Pointer); err == nil {
-					var buf bytes.Buffer
-					if json.Compact(&buf, ex) == nil {
+				if ex, err := jsonptr.ResolveIn(doc, e.Pointer); err == nil {
+					buf.Reset()
+					if json.Compact(&buf, ex.Bytes()) == nil {
 						e.Excerpt = buf.String()
 					}
 				}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
 // Resolve follows ptr in the JSON text doc and returns the raw JSON value
@@ -100,4 +102,50 @@ func index(ptr, tok string, n int) (int, error) {
 		return 0, fmt.Errorf("json pointer %q: no element %q in an array of %d", ptr, tok, n)
 	}
 	return i, nil
+}
+
+// ResolveIn resolves ptr in a document parsed once (jsonscan.Parse): the
+// value Resolve finds in its text, without decoding the document again
+// for each pointer. Where an object repeats a member, the last one
+// counts, as for Resolve.
+func ResolveIn(doc jsonscan.Value, ptr string) (jsonscan.Value, error) {
+	toks, err := tokens(ptr)
+	if err != nil {
+		return jsonscan.Value{}, err
+	}
+	cur := doc
+	for _, tok := range toks {
+		switch cur.Kind() {
+		case '{':
+			var next jsonscan.Value
+			found := false
+			cur.MemberNames(func(name []byte, v jsonscan.Value) bool {
+				if string(name) == tok {
+					next, found = v, true
+				}
+				return true
+			})
+			if !found {
+				return jsonscan.Value{}, fmt.Errorf("json pointer %q: no member %q", ptr, tok)
+			}
+			cur = next
+		case '[':
+			n := 0
+			cur.Elements(func(int, jsonscan.Value) bool { n++; return true })
+			i, err := index(ptr, tok, n)
+			if err != nil {
+				return jsonscan.Value{}, err
+			}
+			cur.Elements(func(j int, v jsonscan.Value) bool {
+				if j == i {
+					cur = v
+					return false
+				}
+				return true
+			})
+		default:
+			return jsonscan.Value{}, fmt.Errorf("json pointer %q: %q indexes a scalar", ptr, tok)
+		}
+	}
+	return cur, nil
 }

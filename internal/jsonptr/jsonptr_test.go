@@ -1,8 +1,11 @@
 package jsonptr
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
 const doc = `{"value":[{"id":"a"},{"id":"b","x/y":{"~k":1},"":3}]}`
@@ -64,6 +67,29 @@ func FuzzResolve(f *testing.F) {
 		_, err2 := Lookup(d, ptr)
 		if (err1 == nil) != (err2 == nil) {
 			t.Fatalf("Resolve: %v, Lookup: %v", err1, err2)
+		}
+	})
+}
+
+// FuzzResolveIn holds ResolveIn on a parsed document to Resolve on its
+// text.
+func FuzzResolveIn(f *testing.F) {
+	f.Add([]byte(doc), "/value/1/x~1y/~0k")
+	f.Add([]byte(`{"a":1,"a":{"b":[0,1,2]}}`), "/a/b/2")
+	f.Add([]byte(` [1,2,{"a~b":[]}] `), "")
+	f.Add([]byte(`{"\u00e9":[true],"é":[false]}`), "/é/0")
+	f.Fuzz(func(t *testing.T, data []byte, ptr string) {
+		parsed, err := jsonscan.Parse(data)
+		if err != nil {
+			return
+		}
+		want, err1 := Resolve(data, ptr)
+		got, err2 := ResolveIn(parsed, ptr)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s %q: Resolve: %v, ResolveIn: %v", data, ptr, err1, err2)
+		}
+		if err1 == nil && !bytes.Equal(bytes.TrimSpace(want), got.Bytes()) {
+			t.Fatalf("%s %q: Resolve %s, ResolveIn %s", data, ptr, want, got.Bytes())
 		}
 	})
 }
