@@ -36,6 +36,14 @@ type LoadOptions struct {
 	// EventTooLarge is called for each event record longer than 4 MiB,
 	// which is skipped (and counted in the analysis), not read.
 	EventTooLarge func()
+	// CountApp and App stream the app records instead of holding them in
+	// Input.Apps: CountApp receives every app record of every archive as
+	// it is read; once all are counted (an app's prevalence needs the
+	// whole fleet), App receives each again with its device, in a second
+	// verified pass over the archives. An app no device record of its
+	// archive describes is counted, not analysed.
+	CountApp func(a collect.App)
+	App      func(origin ArchiveRef, d *collect.Device, a *collect.App) error
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -43,6 +51,13 @@ type LoadOptions struct {
 // discarded unless AllowUnverified is set.
 func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 	in := Input{Origin: map[string]ArchiveRef{}}
+	streamApps := opts.CountApp != nil && opts.App != nil
+	type read struct {
+		path        string
+		ref         ArchiveRef
+		first, last int // its devices, in in.Devices
+	}
+	var done []read
 	for _, path := range archives {
 		var devs []collect.Device
 		var apps []collect.App
@@ -57,7 +72,11 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
-				apps, err = readNDJSON[collect.App](r)
+				if streamApps {
+					err = eachApp(r, func(a *collect.App) error { opts.CountApp(*a); return nil })
+				} else {
+					err = eachApp(r, func(a *collect.App) error { apps = append(apps, *a); return nil })
+				}
 			case "data/" + collect.GapsFile:
 				gaps, err = readNDJSON[collect.Gap](r)
 			}
@@ -78,21 +97,68 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 		for _, d := range devs {
 			in.Origin[d.Key] = ref
 		}
+		done = append(done, read{path: path, ref: ref, first: len(in.Devices), last: len(in.Devices) + len(devs)})
 		in.Devices = append(in.Devices, devs...)
 		in.Apps = append(in.Apps, apps...)
 		in.Gaps = append(in.Gaps, gaps...)
 	}
+	if !streamApps {
+		return in, nil
+	}
+	for _, rd := range done {
+		byKey := make(map[string]*collect.Device, rd.last-rd.first)
+		for i := rd.first; i < rd.last; i++ {
+			byKey[in.Devices[i].Key] = &in.Devices[i]
+		}
+		apps := func(r io.Reader) error {
+			return eachApp(r, func(a *collect.App) error {
+				if d := byKey[a.DeviceKey]; d != nil {
+					return opts.App(rd.ref, d, a)
+				}
+				return nil
+			})
+		}
+		if err := reread(rd.path, rd.ref, opts, func(name string, r io.Reader) (bool, error) {
+			if name != "data/"+collect.AppsFile {
+				return false, nil
+			}
+			return true, apps(r) // the first records file: nothing else is read
+		}); err != nil {
+			return in, err
+		}
+	}
 	return in, nil
 }
 
-// streamEvents decodes an events file line by line and hands each event
-// to fn with its device (devs are the archive's devices, read before its
-// events: a bag's files are in name order).
-func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error, tooLarge func()) error {
-	byKey := make(map[string]*collect.Device, len(devs))
-	for i := range devs {
-		byKey[devs[i].Key] = &devs[i]
+// reread reads an archive LoadEvidence has read again, visiting its
+// payload files until visit says stop. A verified archive is checked to
+// be the same by its digest (preserve.RereadArchive); one analysed
+// unverified is verified again, as far as it can be.
+func reread(path string, ref ArchiveRef, opts LoadOptions, visit func(name string, r io.Reader) (bool, error)) error {
+	if ref.Verified {
+		return preserve.RereadArchive(path, opts.Identities, ref.SHA256, visit)
 	}
+	stopped := false
+	_, err := preserve.VerifyArchive(path, preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities,
+		Visit: func(name string, r io.Reader) error {
+			if stopped {
+				return nil
+			}
+			var err error
+			stopped, err = visit(name, r)
+			return err
+		}})
+	var ve *preserve.VerifyError
+	if err != nil && !(opts.AllowUnverified && errors.As(err, &ve)) {
+		return err
+	}
+	return nil
+}
+
+// eachLine calls fn with each line of r (its newline included), and
+// tooLarge instead for a line longer than maxRecordLine, which is read to
+// its end but not held.
+func eachLine(r io.Reader, fn func(n int, line []byte) error, tooLarge func(n int) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var line []byte
 	for n := 1; ; n++ {
@@ -101,7 +167,7 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 		for {
 			chunk, err := br.ReadSlice('\n')
 			if len(line)+len(chunk) > maxRecordLine {
-				over = true // skipped to its end, counted, not held
+				over = true
 			} else {
 				line = append(line, chunk...)
 			}
@@ -119,20 +185,52 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 			}
 			break
 		}
+		var err error
 		if over {
-			if tooLarge != nil {
-				tooLarge()
-			}
-			continue
+			err = tooLarge(n)
+		} else {
+			err = fn(n, line)
 		}
-		var e collect.Event
-		if err := decodeRecord(line, &e); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		if err := fn(origin, byKey[e.DeviceKey], e); err != nil {
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// eachApp decodes an apps file line by line; a is valid during fn only.
+func eachApp(r io.Reader, fn func(a *collect.App) error) error {
+	var a collect.App
+	return eachLine(r, func(n int, line []byte) error {
+		if err := decodeApp(line, &a); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		return fn(&a)
+	}, func(n int) error {
+		return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine)
+	})
+}
+
+// streamEvents decodes an events file line by line and hands each event
+// to fn with its device (devs are the archive's devices, read before its
+// events: a bag's files are in name order). An event record longer than
+// maxRecordLine is skipped and counted (tooLarge).
+func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error, tooLarge func()) error {
+	byKey := make(map[string]*collect.Device, len(devs))
+	for i := range devs {
+		byKey[devs[i].Key] = &devs[i]
+	}
+	return eachLine(r, func(n int, line []byte) error {
+		var e collect.Event
+		if err := decodeEvent(line, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		return fn(origin, byKey[e.DeviceKey], e)
+	}, func(int) error {
+		if tooLarge != nil {
+			tooLarge()
+		}
+		return nil
+	})
 }
 
 // decodeRecord decodes one record line strictly: a member the record type
@@ -158,8 +256,10 @@ func readNDJSON[T any](r io.Reader) ([]T, error) {
 }
 
 // AddExcerpts fills EvidenceRef.Excerpt with the JSON object each
-// reference points at, read from the archives in a second verified pass.
-// Only files that findings cite are held in memory, one at a time.
+// reference points at, read from the archives LoadEvidence verified,
+// again (reread: up to the last file cited, the archive checked by its
+// digest). Only files that findings cite are held in memory, one at a
+// time.
 func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 	want := map[string]map[string][]*EvidenceRef{} // archive name -> path -> refs
 	add := func(e *EvidenceRef) {
@@ -177,19 +277,25 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 			add(&f.Observations[j].Evidence)
 		}
 	}
+	refs := map[string]ArchiveRef{}
+	for _, ar := range a.Archives {
+		refs[ar.Name] = ar
+	}
 	for archive, paths := range want {
-		visit := func(name string, r io.Reader) error {
+		left := len(paths)
+		visit := func(name string, r io.Reader) (bool, error) {
 			refs := paths[name]
 			if refs == nil {
-				return nil
+				return false, nil
 			}
+			left--
 			data, err := io.ReadAll(io.LimitReader(r, 64<<20))
 			if err != nil {
-				return err
+				return false, err
 			}
 			doc, err := jsonscan.Parse(data) // once for all the file's references
 			if err != nil {
-				return nil // not JSON: no excerpts
+				return left == 0, nil // not JSON: no excerpts
 			}
 			var buf bytes.Buffer
 			for _, e := range refs {
@@ -200,9 +306,9 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 					}
 				}
 			}
-			return nil
+			return left == 0, nil
 		}
-		if _, err := preserve.VerifyArchive(filepath.Join(archiveDir, archive), preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities, Visit: visit}); err != nil && !a.Unverified {
+		if err := reread(filepath.Join(archiveDir, archive), refs[archive], opts, visit); err != nil && !a.Unverified {
 			return err
 		}
 	}
