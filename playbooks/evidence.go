@@ -44,6 +44,10 @@ type LoadOptions struct {
 	// archive describes is counted, not analysed.
 	CountApp func(a collect.App)
 	App      func(origin ArchiveRef, d *collect.Device, a *collect.App) error
+	// Fleet, set with App instead of CountApp, counts the app records
+	// itself, reading of each only what the count needs
+	// (Analyzer.Fleet).
+	Fleet *Fleet
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -51,7 +55,7 @@ type LoadOptions struct {
 // discarded unless AllowUnverified is set.
 func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 	in := Input{Origin: map[string]ArchiveRef{}}
-	streamApps := opts.CountApp != nil && opts.App != nil
+	streamApps := (opts.CountApp != nil || opts.Fleet != nil) && opts.App != nil
 	type read struct {
 		path        string
 		ref         ArchiveRef
@@ -72,7 +76,15 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
-				if streamApps {
+				if streamApps && opts.Fleet != nil {
+					var scratch []byte
+					err = eachLine(r, func(n int, line []byte) error {
+						if err := countAppLine(opts.Fleet, line, &scratch); err != nil {
+							return fmt.Errorf("line %d: %w", n, err)
+						}
+						return nil
+					}, func(n int) error { return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine) })
+				} else if streamApps {
 					err = eachApp(r, func(a *collect.App) error { opts.CountApp(*a); return nil })
 				} else {
 					err = eachApp(r, func(a *collect.App) error { apps = append(apps, *a); return nil })

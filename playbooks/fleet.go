@@ -73,18 +73,28 @@ func NewFleet() *Fleet {
 // versions, two sources' records) counts once. The pairs already counted
 // are kept as 64-bit hashes under a seed drawn per analysis.
 func (f *Fleet) CountApp(a collect.App) {
-	k := AppKey(a)
+	f.count([]byte(AppKey(a)), []byte(a.DeviceKey))
+}
+
+// count counts the app of key on device.
+func (f *Fleet) count(key, device []byte) {
 	var h maphash.Hash
 	h.SetSeed(f.seed)
-	h.WriteString(k)
+	h.Write(key)
 	h.WriteByte(0)
-	h.WriteString(a.DeviceKey)
+	h.Write(device)
 	n := len(f.pairs)
 	if f.pairs[h.Sum64()] = struct{}{}; len(f.pairs) == n {
 		return // this device was counted for this app
 	}
-	f.appDevices[k]++
-	f.withApps[a.DeviceKey] = true
+	if _, ok := f.appDevices[string(key)]; ok {
+		f.appDevices[string(key)]++
+	} else {
+		f.appDevices[string(key)] = 1
+	}
+	if !f.withApps[string(device)] {
+		f.withApps[string(device)] = true
+	}
 }
 
 // AppKey identifies an app across devices regardless of version: the

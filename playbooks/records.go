@@ -195,3 +195,78 @@ func intValue(v jsonscan.Value) (int, bool) {
 	n, err := strconv.Atoi(string(v.Bytes()))
 	return n, err == nil
 }
+
+// countAppLine counts an app record line in fleet as CountApp counts it
+// decoded, reading only what the count needs (device key, app id, name,
+// publisher) where they are plain strings; any other line is decoded.
+func countAppLine(fleet *Fleet, line []byte, scratch *[]byte) error {
+	doc, err := jsonscan.Parse(line)
+	if err == nil && doc.IsObject() {
+		var dev, id, name, pub []byte
+		var seen uint32
+		ok := true
+		doc.MemberNames(func(member []byte, v jsonscan.Value) bool {
+			var dst *[]byte
+			var bit uint32
+			switch string(member) {
+			case "device_key":
+				dst, bit = &dev, 1<<0
+			case "app_id":
+				dst, bit = &id, 1<<1
+			case "name":
+				dst, bit = &name, 1<<2
+			case "publisher":
+				dst, bit = &pub, 1<<3
+			case "source_app_id", "version", "install_source", "installer", "apk_sha256", "signing_cert_sha1",
+				"signing_cert_sha256", "managed", "state", "prevalence", "raw", "device_ref":
+				return true // decodeApp checks them in the second pass
+			default:
+				ok = false
+				return false
+			}
+			*dst, ok = v.PlainString()
+			if seen&bit != 0 {
+				ok = false
+			}
+			seen |= bit
+			return ok
+		})
+		if ok {
+			k := (*scratch)[:0]
+			if len(id) > 0 {
+				k = append(append(k, "id:"...), id...)
+			} else {
+				k = appendLowerTrimmed(append(k, "name:"...), name)
+				k = appendLowerTrimmed(append(k, '|'), pub)
+			}
+			*scratch = k
+			fleet.count(k, dev)
+			return nil
+		}
+	}
+	var a collect.App
+	if err := decodeApp(line, &a); err != nil {
+		return err
+	}
+	fleet.CountApp(a)
+	return nil
+}
+
+// appendLowerTrimmed appends ASCII s as strings.ToLower(strings.TrimSpace(s)).
+func appendLowerTrimmed(b, s []byte) []byte {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	for _, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }

@@ -75,3 +75,27 @@ func TestDecodeRecords(t *testing.T) {
 		t.Errorf("a time with an offset: %+v, %v", e, err)
 	}
 }
+
+// countAppLine counts as CountApp counts the decoded record.
+func FuzzCountAppLine(f *testing.F) {
+	for _, s := range appSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"device_key":"d","name":"  Teams\t","publisher":"MicroSoft "}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var a collect.App
+		if decodeApp(line, &a) != nil {
+			return
+		}
+		fast, slow := NewFleet(), NewFleet()
+		slow.seed = fast.seed
+		var scratch []byte
+		if err := countAppLine(fast, line, &scratch); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		slow.CountApp(a)
+		if !reflect.DeepEqual(fast.appDevices, slow.appDevices) || !reflect.DeepEqual(fast.withApps, slow.withApps) {
+			t.Fatalf("%s:\ncounted %v %v\nCountApp %v %v", line, fast.appDevices, fast.withApps, slow.appDevices, slow.withApps)
+		}
+	})
+}
