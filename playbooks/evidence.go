@@ -77,13 +77,7 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
 				if streamApps && opts.Fleet != nil {
-					var scratch []byte
-					err = eachLine(r, func(n int, line []byte) error {
-						if err := countAppLine(opts.Fleet, line, &scratch); err != nil {
-							return fmt.Errorf("line %d: %w", n, err)
-						}
-						return nil
-					}, func(n int) error { return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine) })
+					err = decodeLines(r, countApp, func(_ int, c *appCount) error { c.add(opts.Fleet); return nil }, tooLongApp)
 				} else if streamApps {
 					err = eachApp(r, func(a *collect.App) error { opts.CountApp(*a); return nil })
 				} else {
@@ -167,60 +161,18 @@ func reread(path string, ref ArchiveRef, opts LoadOptions, visit func(name strin
 	return nil
 }
 
-// eachLine calls fn with each line of r (its newline included), and
-// tooLarge instead for a line longer than maxRecordLine, which is read to
-// its end but not held.
-func eachLine(r io.Reader, fn func(n int, line []byte) error, tooLarge func(n int) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var line []byte
-	for n := 1; ; n++ {
-		line = line[:0]
-		over := false
-		for {
-			chunk, err := br.ReadSlice('\n')
-			if len(line)+len(chunk) > maxRecordLine {
-				over = true
-			} else {
-				line = append(line, chunk...)
-			}
-			if errors.Is(err, bufio.ErrBufferFull) {
-				continue
-			}
-			if errors.Is(err, io.EOF) {
-				if len(line) == 0 && !over {
-					return nil
-				}
-				break
-			}
-			if err != nil {
-				return err
-			}
-			break
-		}
-		var err error
-		if over {
-			err = tooLarge(n)
-		} else {
-			err = fn(n, line)
-		}
-		if err != nil {
-			return err
-		}
-	}
+// eachApp decodes an apps file, on every core; a is valid during fn
+// only.
+func eachApp(r io.Reader, fn func(a *collect.App) error) error {
+	return decodeLines(r, func(line []byte, recs []collect.App) ([]collect.App, error) {
+		var a collect.App
+		err := decodeApp(line, &a)
+		return append(recs, a), err
+	}, func(_ int, a *collect.App) error { return fn(a) }, tooLongApp)
 }
 
-// eachApp decodes an apps file line by line; a is valid during fn only.
-func eachApp(r io.Reader, fn func(a *collect.App) error) error {
-	var a collect.App
-	return eachLine(r, func(n int, line []byte) error {
-		if err := decodeApp(line, &a); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		return fn(&a)
-	}, func(n int) error {
-		return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine)
-	})
-}
+// tooLongApp refuses an app record longer than maxRecordLine.
+func tooLongApp(n int) error { return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine) }
 
 // streamEvents decodes an events file line by line and hands each event
 // to fn with its device (devs are the archive's devices, read before its
@@ -231,12 +183,12 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 	for i := range devs {
 		byKey[devs[i].Key] = &devs[i]
 	}
-	return eachLine(r, func(n int, line []byte) error {
+	return decodeLines(r, func(line []byte, recs []collect.Event) ([]collect.Event, error) {
 		var e collect.Event
-		if err := decodeEvent(line, &e); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		return fn(origin, byKey[e.DeviceKey], e)
+		err := decodeEvent(line, &e)
+		return append(recs, e), err
+	}, func(_ int, e *collect.Event) error {
+		return fn(origin, byKey[e.DeviceKey], *e)
 	}, func(int) error {
 		if tooLarge != nil {
 			tooLarge()

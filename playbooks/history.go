@@ -51,8 +51,3 @@ func (h *history) recall(e collect.Event) {
 		}
 	}
 }
-
-// of returns the Earlier function of a device.
-func (h *history) of(device string) func(typ, field string) []string {
-	return func(typ, field string) []string { return h.values[device][typ+"."+field] }
-}

@@ -196,10 +196,17 @@ func intValue(v jsonscan.Value) (int, bool) {
 	return n, err == nil
 }
 
-// countAppLine counts an app record line in fleet as CountApp counts it
-// decoded, reading only what the count needs (device key, app id, name,
+// appCount is what counting an app record needs: the app's key and its
+// device, or the record decoded where the line is not plain enough.
+type appCount struct {
+	key, device []byte
+	app         *collect.App
+}
+
+// countApp reads an app record line for the count, as CountApp counts
+// it decoded: only the members the count needs (device key, app id, name,
 // publisher) where they are plain strings; any other line is decoded.
-func countAppLine(fleet *Fleet, line []byte, scratch *[]byte) error {
+func countApp(line []byte, recs []appCount) ([]appCount, error) {
 	doc, err := jsonscan.Parse(line)
 	if err == nil && doc.IsObject() {
 		var dev, id, name, pub []byte
@@ -232,24 +239,30 @@ func countAppLine(fleet *Fleet, line []byte, scratch *[]byte) error {
 			return ok
 		})
 		if ok {
-			k := (*scratch)[:0]
+			var k []byte
 			if len(id) > 0 {
-				k = append(append(k, "id:"...), id...)
+				k = append(append(make([]byte, 0, 3+len(id)), "id:"...), id...)
 			} else {
 				k = appendLowerTrimmed(append(k, "name:"...), name)
 				k = appendLowerTrimmed(append(k, '|'), pub)
 			}
-			*scratch = k
-			fleet.count(k, dev)
-			return nil
+			return append(recs, appCount{key: k, device: dev}), nil
 		}
 	}
 	var a collect.App
 	if err := decodeApp(line, &a); err != nil {
-		return err
+		return recs, err
 	}
-	fleet.CountApp(a)
-	return nil
+	return append(recs, appCount{app: &a}), nil
+}
+
+// add counts the app in fleet.
+func (c *appCount) add(fleet *Fleet) {
+	if c.app != nil {
+		fleet.CountApp(*c.app)
+		return
+	}
+	fleet.count(c.key, c.device)
 }
 
 // appendLowerTrimmed appends ASCII s as strings.ToLower(strings.TrimSpace(s)).
@@ -269,4 +282,6 @@ func appendLowerTrimmed(b, s []byte) []byte {
 	return b
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}

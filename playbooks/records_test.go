@@ -76,7 +76,7 @@ func TestDecodeRecords(t *testing.T) {
 	}
 }
 
-// countAppLine counts as CountApp counts the decoded record.
+// countApp counts as CountApp counts the decoded record.
 func FuzzCountAppLine(f *testing.F) {
 	for _, s := range appSeeds {
 		f.Add([]byte(s))
@@ -89,10 +89,11 @@ func FuzzCountAppLine(f *testing.F) {
 		}
 		fast, slow := NewFleet(), NewFleet()
 		slow.seed = fast.seed
-		var scratch []byte
-		if err := countAppLine(fast, line, &scratch); err != nil {
+		recs, err := countApp(line, nil)
+		if err != nil || len(recs) != 1 {
 			t.Fatalf("%s: %v", line, err)
 		}
+		recs[0].add(fast)
 		slow.CountApp(a)
 		if !reflect.DeepEqual(fast.appDevices, slow.appDevices) || !reflect.DeepEqual(fast.withApps, slow.withApps) {
 			t.Fatalf("%s:\ncounted %v %v\nCountApp %v %v", line, fast.appDevices, fast.withApps, slow.appDevices, slow.withApps)

@@ -1,0 +1,179 @@
+package playbooks
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+)
+
+// chunkSize is how many bytes of whole lines a worker decodes at once.
+const chunkSize = 256 << 10
+
+// A chunk is a run of whole lines, decoded by a worker into recs; ready is
+// closed when it is. The lines numbered first onwards.
+type chunk[T any] struct {
+	first int
+	data  []byte
+	over  []int // lines longer than maxRecordLine, skipped (their numbers)
+	recs  []T
+	lines []int // the line number of each rec
+	err   error
+	ready chan struct{}
+}
+
+// decodeLines reads r's lines in chunks, decodes the chunks on every core
+// (decode appends the records of one line to recs) and hands the records
+// to use in order, on the calling goroutine. A line longer than
+// maxRecordLine goes to tooLong instead, not held. Decoding runs a few
+// chunks ahead of use, and no further.
+func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T) ([]T, error), use func(n int, rec *T) error, tooLong func(n int) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk[T])
+	ordered := make(chan *chunk[T], 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range work {
+				c.err = c.decode(decode)
+				close(c.ready)
+			}
+		})
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		readErr <- splitChunks(r, func(c *chunk[T]) bool {
+			c.ready = make(chan struct{})
+			select {
+			case ordered <- c:
+			case <-stop:
+				return false
+			}
+			select {
+			case work <- c:
+				return true
+			case <-stop:
+				close(c.ready)
+				return false
+			}
+		})
+	}()
+	err := func() error {
+		for c := range ordered {
+			<-c.ready
+			if c.err != nil {
+				return c.err
+			}
+			over := c.over
+			for i := range c.recs {
+				for len(over) > 0 && over[0] < c.lines[i] {
+					if err := tooLong(over[0]); err != nil {
+						return err
+					}
+					over = over[1:]
+				}
+				if err := use(c.lines[i], &c.recs[i]); err != nil {
+					return err
+				}
+			}
+			for _, n := range over {
+				if err := tooLong(n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}()
+	close(stop)
+	for range ordered {
+		// drained: the reader stops at its next chunk
+	}
+	wg.Wait()
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// decode decodes the chunk's lines.
+func (c *chunk[T]) decode(decode func([]byte, []T) ([]T, error)) error {
+	n := c.first
+	data, over := c.data, c.over
+	for len(data) > 0 {
+		for len(over) > 0 && over[0] == n {
+			n++ // skipped: no bytes in data
+			over = over[1:]
+		}
+		i := bytes.IndexByte(data, '\n')
+		line := data
+		if i >= 0 {
+			line, data = data[:i+1], data[i+1:]
+		} else {
+			data = nil
+		}
+		before := len(c.recs)
+		var err error
+		if c.recs, err = decode(line, c.recs); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		for range len(c.recs) - before {
+			c.lines = append(c.lines, n)
+		}
+		n++
+	}
+	return nil
+}
+
+// splitChunks reads r and calls emit with chunks of whole lines, in
+// order, until r ends or emit returns false.
+func splitChunks[T any](r io.Reader, emit func(*chunk[T]) bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	n := 1
+	for {
+		c := &chunk[T]{first: n, data: make([]byte, 0, chunkSize+4096)}
+		for len(c.data) < chunkSize {
+			start := len(c.data)
+			over := false
+			var err error
+			for {
+				var part []byte
+				part, err = br.ReadSlice('\n')
+				if !over && len(c.data)-start+len(part) > maxRecordLine {
+					over = true
+					c.data = c.data[:start]
+				}
+				if !over {
+					c.data = append(c.data, part...)
+				}
+				if errors.Is(err, bufio.ErrBufferFull) {
+					continue
+				}
+				break
+			}
+			if over {
+				c.over = append(c.over, n)
+				n++
+			} else if len(c.data) > start {
+				n++
+			}
+			if errors.Is(err, io.EOF) {
+				if len(c.data) > 0 || len(c.over) > 0 {
+					emit(c)
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !emit(c) {
+			return nil
+		}
+	}
+}
