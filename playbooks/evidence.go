@@ -164,9 +164,9 @@ func reread(path string, ref ArchiveRef, opts LoadOptions, visit func(name strin
 // eachApp decodes an apps file, on every core; a is valid during fn
 // only.
 func eachApp(r io.Reader, fn func(a *collect.App) error) error {
-	return decodeLines(r, func(line []byte, recs []collect.App) ([]collect.App, error) {
+	return decodeLines(r, func(line []byte, recs []collect.App, in *interner) ([]collect.App, error) {
 		var a collect.App
-		err := decodeApp(line, &a)
+		err := decodeApp(line, &a, in)
 		return append(recs, a), err
 	}, func(_ int, a *collect.App) error { return fn(a) }, tooLongApp)
 }
@@ -183,9 +183,9 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func
 	for i := range devs {
 		byKey[devs[i].Key] = &devs[i]
 	}
-	return decodeLines(r, func(line []byte, recs []collect.Event) ([]collect.Event, error) {
+	return decodeLines(r, func(line []byte, recs []collect.Event, in *interner) ([]collect.Event, error) {
 		var e collect.Event
-		err := decodeEvent(line, &e)
+		err := decodeEvent(line, &e, in)
 		return append(recs, e), err
 	}, func(_ int, e *collect.Event) error {
 		return fn(origin, byKey[e.DeviceKey], *e)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/custos-ir/custos/internal/jsonscan"
 )
 
 // chunkSize is how many bytes of whole lines a worker decodes at once.
@@ -30,7 +32,7 @@ type chunk[T any] struct {
 // to use in order, on the calling goroutine. A line longer than
 // maxRecordLine goes to tooLong instead, not held. Decoding runs a few
 // chunks ahead of use, and no further.
-func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T) ([]T, error), use func(n int, rec *T) error, tooLong func(n int) error) error {
+func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T, in *interner) ([]T, error), use func(n int, rec *T) error, tooLong func(n int) error) error {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk[T])
 	ordered := make(chan *chunk[T], 2*workers)
@@ -38,8 +40,9 @@ func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T) ([]T, er
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			in := newInterner()
 			for c := range work {
-				c.err = c.decode(decode)
+				c.err = c.decode(decode, in)
 				close(c.ready)
 			}
 		})
@@ -102,7 +105,7 @@ func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T) ([]T, er
 }
 
 // decode decodes the chunk's lines.
-func (c *chunk[T]) decode(decode func([]byte, []T) ([]T, error)) error {
+func (c *chunk[T]) decode(decode func([]byte, []T, *interner) ([]T, error), in *interner) error {
 	n := c.first
 	data, over := c.data, c.over
 	for len(data) > 0 {
@@ -119,7 +122,7 @@ func (c *chunk[T]) decode(decode func([]byte, []T) ([]T, error)) error {
 		}
 		before := len(c.recs)
 		var err error
-		if c.recs, err = decode(line, c.recs); err != nil {
+		if c.recs, err = decode(line, c.recs, in); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		for range len(c.recs) - before {
@@ -176,4 +179,32 @@ func splitChunks[T any](r io.Reader, emit func(*chunk[T]) bool) error {
 			return nil
 		}
 	}
+}
+
+// maxInterned bounds an interner.
+const maxInterned = 16384
+
+// interner hands out one string for equal text: the records of an
+// archive repeat device keys, raw file names and digests, app names and
+// versions, and a string for each would be most of what decoding them
+// allocates. One per goroutine.
+type interner struct{ m map[string]string }
+
+func newInterner() *interner { return &interner{m: make(map[string]string, 1024)} }
+
+// str returns v's string, interned when it is plain.
+func (in *interner) str(v jsonscan.Value) (string, bool) {
+	b, plain := v.PlainString()
+	if !plain || in == nil {
+		return v.String()
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s, true
+	}
+	s := string(b)
+	if len(in.m) >= maxInterned {
+		clear(in.m)
+	}
+	in.m[s] = s
+	return s, true
 }

@@ -32,7 +32,7 @@ func TestDecodeLines(t *testing.T) {
 		}
 	}
 	text := strings.TrimSuffix(in.String(), "\n") // no last newline
-	decode := func(line []byte, recs []string) ([]string, error) {
+	decode := func(line []byte, recs []string, _ *interner) ([]string, error) {
 		return append(recs, string(bytes.TrimSuffix(line, []byte("\n")))), nil
 	}
 	var got []string
@@ -57,11 +57,11 @@ func TestDecodeLines(t *testing.T) {
 			t.Fatalf("line %d: %.30q, want %.30q", i+1, got[i], want[i])
 		}
 	}
-	bad := func(line []byte, recs []string) ([]string, error) {
+	bad := func(line []byte, recs []string, in *interner) ([]string, error) {
 		if bytes.HasPrefix(line, []byte("4242:")) {
 			return recs, errors.New("bad record")
 		}
-		return decode(line, recs)
+		return decode(line, recs, in)
 	}
 	err = decodeLines(strings.NewReader(text), bad, func(int, *string) error { return nil }, func(int) error { return nil })
 	if err == nil || err.Error() != "line 4242: bad record" {

@@ -17,8 +17,8 @@ import (
 // fast path to decodeRecord.
 
 // decodeApp decodes an app record line.
-func decodeApp(line []byte, a *collect.App) error {
-	if fastApp(line, a) {
+func decodeApp(line []byte, a *collect.App, in *interner) error {
+	if fastApp(line, a, in) {
 		return nil
 	}
 	*a = collect.App{}
@@ -26,15 +26,15 @@ func decodeApp(line []byte, a *collect.App) error {
 }
 
 // decodeEvent decodes an event record line.
-func decodeEvent(line []byte, e *collect.Event) error {
-	if fastEvent(line, e) {
+func decodeEvent(line []byte, e *collect.Event, in *interner) error {
+	if fastEvent(line, e, in) {
 		return nil
 	}
 	*e = collect.Event{}
 	return decodeRecord(line, e)
 }
 
-func fastApp(line []byte, a *collect.App) bool {
+func fastApp(line []byte, a *collect.App, in *interner) bool {
 	doc, err := jsonscan.Parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
@@ -79,16 +79,16 @@ func fastApp(line []byte, a *collect.App) bool {
 			a.Prevalence, ok = intValue(v)
 		case "raw":
 			bit = 1 << 14
-			ok = fastRawRef(v, &a.Raw)
+			ok = fastRawRef(v, &a.Raw, in)
 		case "device_ref":
 			bit = 1 << 15
 			a.DeviceRef = &collect.RawRef{}
-			ok = fastRawRef(v, a.DeviceRef)
+			ok = fastRawRef(v, a.DeviceRef, in)
 		default:
 			ok = false
 		}
 		if dst != nil {
-			*dst, ok = v.String()
+			*dst, ok = in.str(v)
 		}
 		if seen&bit != 0 {
 			ok = false // repeated: encoding/json decides
@@ -99,7 +99,7 @@ func fastApp(line []byte, a *collect.App) bool {
 	return ok
 }
 
-func fastEvent(line []byte, e *collect.Event) bool {
+func fastEvent(line []byte, e *collect.Event, in *interner) bool {
 	doc, err := jsonscan.Parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
@@ -112,7 +112,7 @@ func fastEvent(line []byte, e *collect.Event) bool {
 		switch string(name) {
 		case "device_key":
 			bit = 1 << 0
-			e.DeviceKey, ok = v.String()
+			e.DeviceKey, ok = in.str(v)
 		case "time":
 			bit = 1 << 1
 			var b []byte
@@ -121,7 +121,7 @@ func fastEvent(line []byte, e *collect.Event) bool {
 			}
 		case "type":
 			bit = 1 << 2
-			e.Type, ok = v.String()
+			e.Type, ok = in.str(v)
 		case "fields":
 			bit = 1 << 3
 			if ok = v.IsObject(); ok {
@@ -132,7 +132,7 @@ func fastEvent(line []byte, e *collect.Event) bool {
 			}
 		case "raw":
 			bit = 1 << 4
-			ok = fastRawRef(v, &e.Raw)
+			ok = fastRawRef(v, &e.Raw, in)
 		default:
 			ok = false
 		}
@@ -146,7 +146,7 @@ func fastEvent(line []byte, e *collect.Event) bool {
 }
 
 // fastRawRef reads a raw reference: an object of the three strings.
-func fastRawRef(v jsonscan.Value, r *collect.RawRef) bool {
+func fastRawRef(v jsonscan.Value, r *collect.RawRef, in *interner) bool {
 	if !v.IsObject() {
 		return false
 	}
@@ -166,7 +166,11 @@ func fastRawRef(v jsonscan.Value, r *collect.RawRef) bool {
 			ok = false
 			return false
 		}
-		*dst, ok = v.String()
+		if dst == &r.Pointer {
+			*dst, ok = v.String() // one for each record
+		} else {
+			*dst, ok = in.str(v)
+		}
 		if seen&bit != 0 {
 			ok = false
 		}
@@ -206,7 +210,7 @@ type appCount struct {
 // countApp reads an app record line for the count, as CountApp counts
 // it decoded: only the members the count needs (device key, app id, name,
 // publisher) where they are plain strings; any other line is decoded.
-func countApp(line []byte, recs []appCount) ([]appCount, error) {
+func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
 	doc, err := jsonscan.Parse(line)
 	if err == nil && doc.IsObject() {
 		var dev, id, name, pub []byte
@@ -250,7 +254,7 @@ func countApp(line []byte, recs []appCount) ([]appCount, error) {
 		}
 	}
 	var a collect.App
-	if err := decodeApp(line, &a); err != nil {
+	if err := decodeApp(line, &a, in); err != nil {
 		return recs, err
 	}
 	return append(recs, appCount{app: &a}), nil

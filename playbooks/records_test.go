@@ -28,7 +28,7 @@ func FuzzDecodeApp(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast collect.App
-		if !fastApp(line, &fast) {
+		if !fastApp(line, &fast, newInterner()) {
 			return
 		}
 		var want collect.App
@@ -44,7 +44,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast collect.Event
-		if !fastEvent(line, &fast) {
+		if !fastEvent(line, &fast, newInterner()) {
 			return
 		}
 		var want collect.Event
@@ -58,20 +58,20 @@ func FuzzDecodeEvent(f *testing.F) {
 // (or refused) as encoding/json decides.
 func TestDecodeRecords(t *testing.T) {
 	var a collect.App
-	if !fastApp([]byte(appSeeds[0]), &a) || !fastApp([]byte(appSeeds[1]), &a) {
+	if !fastApp([]byte(appSeeds[0]), &a, nil) || !fastApp([]byte(appSeeds[1]), &a, newInterner()) {
 		t.Error("an app record as custos writes it missed the fast path")
 	}
 	var e collect.Event
-	if !fastEvent([]byte(eventSeeds[0]), &e) {
+	if !fastEvent([]byte(eventSeeds[0]), &e, newInterner()) {
 		t.Error("an event record as custos writes it missed the fast path")
 	}
-	if err := decodeApp([]byte(`{"extra":1}`), &a); err == nil {
+	if err := decodeApp([]byte(`{"extra":1}`), &a, nil); err == nil {
 		t.Error("an unknown member was accepted")
 	}
-	if err := decodeApp([]byte(`{"DEVICE_KEY":"y"}`), &a); err != nil || a.DeviceKey != "y" {
+	if err := decodeApp([]byte(`{"DEVICE_KEY":"y"}`), &a, nil); err != nil || a.DeviceKey != "y" {
 		t.Errorf("a member in another case: %+v, %v (encoding/json takes it)", a, err)
 	}
-	if err := decodeEvent([]byte(eventSeeds[1]), &e); err != nil || e.Time.IsZero() {
+	if err := decodeEvent([]byte(eventSeeds[1]), &e, nil); err != nil || e.Time.IsZero() {
 		t.Errorf("a time with an offset: %+v, %v", e, err)
 	}
 }
@@ -84,12 +84,12 @@ func FuzzCountAppLine(f *testing.F) {
 	f.Add([]byte(`{"device_key":"d","name":"  Teams\t","publisher":"MicroSoft "}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var a collect.App
-		if decodeApp(line, &a) != nil {
+		if decodeApp(line, &a, nil) != nil {
 			return
 		}
 		fast, slow := NewFleet(), NewFleet()
 		slow.seed = fast.seed
-		recs, err := countApp(line, nil)
+		recs, err := countApp(line, nil, newInterner())
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("%s: %v", line, err)
 		}
