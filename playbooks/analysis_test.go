@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -366,5 +367,32 @@ func TestStreamEventsSkipsOversized(t *testing.T) {
 		}, func() { skipped++ })
 	if err != nil || !slices.Equal(ids, []string{"1", "2", "3"}) || skipped != 1 {
 		t.Fatalf("ids %v, skipped %d, err %v", ids, skipped, err)
+	}
+}
+
+// WriteJSON writes what json.Encoder with a two-space indent writes.
+func TestWriteJSONMatchesEncoder(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(fleetInput(), pbs, Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), Tool: "test <&>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, variant := range []*Analysis{a, {Version: 1}, {Version: 1, Devices: []DeviceSummary{}, Gaps: []collect.Gap{}, Findings: a.Findings[:1]}} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(variant); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := variant.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("WriteJSON:\n%.2000s\njson.Encoder:\n%.2000s", got.Bytes(), want.Bytes())
+		}
 	}
 }

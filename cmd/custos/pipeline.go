@@ -163,7 +163,10 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfi
 		return nil, "", err
 	}
 	path := c.Path(preserve.AnalysisDir, "findings.json")
-	if err := writeJSON(path, a); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := fsutil.WriteWith(path, 0o644, a.WriteJSON); err != nil {
 		return nil, "", err
 	}
 	return a, path, nil
@@ -180,17 +183,6 @@ func loadIOCs(paths []string) (*iocs.Set, error) {
 		return nil, fmt.Errorf("--iocs: %w", err)
 	}
 	return set, nil
-}
-
-func writeJSON(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return fsutil.WriteWith(path, 0o644, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
 }
 
 // reportFormats are the formats this version renders.
