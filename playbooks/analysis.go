@@ -240,6 +240,7 @@ type Analyzer struct {
 	order    []string
 	listed   []listedFinding // device- and app-scope findings
 	eval     *evaluation     // what expressions run in
+	pre      []devicePrecondition
 	read     int
 	orphans  int
 	tooLarge int
@@ -255,6 +256,7 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 	an.fleet.developer = opts.DeveloperGroups
 	an.history = newHistory(pbs)
 	an.eval = newEvaluation(opts.IOCs, an.now(), an.fleet, an.history)
+	an.pre = make([]devicePrecondition, len(pbs))
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
 			an.byType[t] = append(an.byType[t], p)
@@ -279,11 +281,12 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 		an.orphans++
 		return nil
 	}
+	ev := an.eval.record(d, nil, &e)
 	for _, p := range pbs {
 		if !p.Applies(d) {
 			continue
 		}
-		env := an.eval.record(d, nil, &e)
+		env := ev.next()
 		ok, err := p.Eval(env)
 		if err != nil {
 			return fmt.Errorf("event %s of %s: %w", e.Type, d.Key, err)
@@ -330,15 +333,24 @@ func (an *Analyzer) CountApp(a collect.App) { an.fleet.CountApp(a) }
 
 // App runs the app-scope playbooks on a, an app of device d from origin.
 func (an *Analyzer) App(origin ArchiveRef, d *collect.Device, a *collect.App) error {
+	ev := an.eval.record(d, a, nil)
 	for i, p := range an.pbs {
 		if p.Scope != "app" || !p.Applies(d) {
 			continue
 		}
-		if err := an.evaluate(i, origin, d, a); err != nil {
+		if err := an.evaluate(i, origin, ev); err != nil {
 			return fmt.Errorf("app %s of %s: %w", a.AppID, d.Key, err)
 		}
 	}
 	return nil
+}
+
+// devicePrecondition is the last device a playbook's device-only
+// precondition was evaluated on, and its value: the apps of a device come
+// together, and the precondition is the same for all of them.
+type devicePrecondition struct {
+	device *collect.Device
+	ok     bool
 }
 
 // listedFinding is a device- or app-scope finding and where it sorts: by
@@ -350,11 +362,20 @@ type listedFinding struct {
 
 // evaluate runs playbook number i on a device, or an app of it, and
 // lists its finding.
-func (an *Analyzer) evaluate(i int, origin ArchiveRef, d *collect.Device, app *collect.App) error {
+func (an *Analyzer) evaluate(i int, origin ArchiveRef, ev *evaluation) error {
 	p := an.pbs[i]
-	env := an.eval.record(d, app, nil)
-	ok, err := p.Eval(env)
+	env := ev.next()
+	var ok bool
+	var err error
+	if c := &an.pre[i]; p.preDevice && c.device == env.env.Device {
+		ok = c.ok
+	} else if ok, err = p.precondition(env); err == nil && p.preDevice {
+		*c = devicePrecondition{env.env.Device, ok}
+	}
 	if err != nil || !ok {
+		return err
+	}
+	if ok, err = p.matches(env); err != nil || !ok {
 		return err
 	}
 	f := newFinding(p, env, origin)
@@ -435,11 +456,12 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	sort.Slice(devices, func(i, j int) bool { return devices[i].Key < devices[j].Key })
 	for k := range devices {
 		d := &devices[k]
+		ev := an.eval.record(d, nil, nil)
 		for i, p := range pbs {
 			if p.Scope != "device" || !p.Applies(d) {
 				continue
 			}
-			if err := an.evaluate(i, in.Origin[d.Key], d, nil); err != nil {
+			if err := an.evaluate(i, in.Origin[d.Key], ev); err != nil {
 				return nil, fmt.Errorf("device %s: %w", d.Key, err)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
@@ -55,6 +56,7 @@ type Playbook struct {
 	File string `yaml:"-"`
 
 	pre, match *vm.Program
+	preDevice  bool // the precondition reads the device only
 	facts      []*vm.Program
 	adjust     []*vm.Program
 }
@@ -189,6 +191,12 @@ func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Eve
 	ev.device = d.Key
 	ev.hits = ev.hits[:0]
 	ev.boxed = ev.env
+	return ev
+}
+
+// next prepares the evaluation of another playbook on the same records.
+func (ev *evaluation) next() *evaluation {
+	ev.hits = ev.hits[:0]
 	return ev
 }
 
@@ -425,6 +433,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		if p.pre, err = expr.Compile(p.Precondition, opts...); err != nil {
 			return nil, bad("precondition", "%v", err)
 		}
+		p.preDevice = readsDeviceOnly(p.pre.Node())
 	}
 	if p.match, err = expr.Compile(p.Match, opts...); err != nil {
 		return nil, bad("match", "%v", err)
@@ -487,6 +496,29 @@ func keyLine(root *yaml.Node, key string) int {
 	return m.Line
 }
 
+// readsDeviceOnly reports whether an expression reads nothing but the
+// device (and the analysis time): its value is the same for every app of
+// a device.
+func readsDeviceOnly(node ast.Node) bool {
+	v := &exprNames{}
+	ast.Walk(&node, v)
+	for _, name := range v.names {
+		if name != "device" && name != "DaysSince" {
+			return false
+		}
+	}
+	return true
+}
+
+// exprNames collects the identifiers of an expression.
+type exprNames struct{ names []string }
+
+func (v *exprNames) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok {
+		v.names = append(v.names, id.Value)
+	}
+}
+
 // Applies reports whether p is meant for the device's platform.
 func (p *Playbook) Applies(d *collect.Device) bool {
 	return len(p.Platforms) == 0 || slices.Contains(p.Platforms, d.Platform)
@@ -494,15 +526,26 @@ func (p *Playbook) Applies(d *collect.Device) bool {
 
 // Eval runs the precondition and match expressions against env.
 func (p *Playbook) Eval(env *evaluation) (bool, error) {
-	if p.pre != nil {
-		ok, err := expr.Run(p.pre, env.boxed)
-		if err != nil {
-			return false, fmt.Errorf("%s: precondition: %w", p.ID, err)
-		}
-		if ok != true {
-			return false, nil
-		}
+	if ok, err := p.precondition(env); err != nil || !ok {
+		return false, err
 	}
+	return p.matches(env)
+}
+
+// precondition runs the precondition expression (true without one).
+func (p *Playbook) precondition(env *evaluation) (bool, error) {
+	if p.pre == nil {
+		return true, nil
+	}
+	ok, err := expr.Run(p.pre, env.boxed)
+	if err != nil {
+		return false, fmt.Errorf("%s: precondition: %w", p.ID, err)
+	}
+	return ok == true, nil
+}
+
+// matches runs the match expression.
+func (p *Playbook) matches(env *evaluation) (bool, error) {
 	ok, err := expr.Run(p.match, env.boxed)
 	if err != nil {
 		return false, fmt.Errorf("%s: match: %w", p.ID, err)

@@ -3,6 +3,8 @@ package playbooks
 import (
 	"strings"
 	"testing"
+
+	"github.com/expr-lang/expr"
 )
 
 func TestBuiltinPlaybooksPassTheirTests(t *testing.T) {
@@ -94,5 +96,25 @@ tests:
 	errs := p.RunTests()
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "claims match") {
 		t.Errorf("RunTests = %v, want one failure for 'claims match'", errs)
+	}
+}
+
+// A precondition that reads the device only is evaluated once per device.
+func TestReadsDeviceOnly(t *testing.T) {
+	for src, want := range map[string]bool{
+		`device.Compliance == "noncompliant"`:         true,
+		`DaysSince(device.SecurityPatchLevel) > 180`:  true,
+		`app.AppID != "" && device.Platform == "ios"`: false,
+		`fleet.Developer(device)`:                     false,
+		`IOC("app:id", device.Name)`:                  false,
+		`event.Str("x") != ""`:                        false,
+	} {
+		prog, err := expr.Compile(src, expr.Env(Env{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readsDeviceOnly(prog.Node()); got != want {
+			t.Errorf("%s: device only %v, want %v", src, got, want)
+		}
 	}
 }
