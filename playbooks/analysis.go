@@ -265,6 +265,13 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 	return an
 }
 
+// Reads reports whether the analysis reads the fields of events of a type
+// (LoadOptions.EventTypes): a playbook reads the type, or remembers it
+// for a later one (earlier). Safe for concurrent use.
+func (an *Analyzer) Reads(eventType string) bool {
+	return len(an.byType[eventType]) > 0 || len(an.history.remember[eventType]) > 0
+}
+
 // Event runs the event-scope playbooks that read e's type. d is the
 // device e belongs to, nil if no archive describes it (the event is then
 // counted, not analysed).

@@ -358,13 +358,13 @@ func TestStreamEventsSkipsOversized(t *testing.T) {
 	var ids []string
 	skipped := 0
 	err := streamEvents(strings.NewReader(small("1")+huge+small("2")+strings.TrimSuffix(small("3"), "\n")), ArchiveRef{}, []collect.Device{{Key: "d"}},
-		func(_ ArchiveRef, d *collect.Device, e collect.Event) error {
+		LoadOptions{Events: func(_ ArchiveRef, d *collect.Device, e collect.Event) error {
 			if d == nil {
 				t.Error("device not found")
 			}
 			ids = append(ids, e.Fields["event_id"].(string))
 			return nil
-		}, func() { skipped++ })
+		}, EventTooLarge: func() { skipped++ }})
 	if err != nil || !slices.Equal(ids, []string{"1", "2", "3"}) || skipped != 1 {
 		t.Fatalf("ids %v, skipped %d, err %v", ids, skipped, err)
 	}

@@ -36,6 +36,10 @@ type LoadOptions struct {
 	// EventTooLarge is called for each event record longer than 4 MiB,
 	// which is skipped (and counted in the analysis), not read.
 	EventTooLarge func()
+	// EventTypes, when set, says which event types the analysis reads
+	// the fields of (Analyzer.Reads); the fields of other events are
+	// checked to be a JSON object, not decoded.
+	EventTypes func(eventType string) bool
 	// CountApp and App stream the app records instead of holding them in
 	// Input.Apps: CountApp receives every app record of every archive as
 	// it is read; once all are counted (an app's prevalence needs the
@@ -71,7 +75,7 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			switch name {
 			case "data/" + collect.EventsFile:
 				if opts.Events != nil {
-					err = streamEvents(r, ArchiveRef{Name: filepath.Base(path)}, devs, opts.Events, opts.EventTooLarge)
+					err = streamEvents(r, ArchiveRef{Name: filepath.Base(path)}, devs, opts)
 				}
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
@@ -178,20 +182,20 @@ func tooLongApp(n int) error { return fmt.Errorf("line %d: longer than %d bytes"
 // to fn with its device (devs are the archive's devices, read before its
 // events: a bag's files are in name order). An event record longer than
 // maxRecordLine is skipped and counted (tooLarge).
-func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, fn func(ArchiveRef, *collect.Device, collect.Event) error, tooLarge func()) error {
+func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, opts LoadOptions) error {
 	byKey := make(map[string]*collect.Device, len(devs))
 	for i := range devs {
 		byKey[devs[i].Key] = &devs[i]
 	}
 	return decodeLines(r, func(line []byte, recs []collect.Event, in *interner) ([]collect.Event, error) {
 		var e collect.Event
-		err := decodeEvent(line, &e, in)
+		err := decodeEvent(line, &e, in, opts.EventTypes)
 		return append(recs, e), err
 	}, func(_ int, e *collect.Event) error {
-		return fn(origin, byKey[e.DeviceKey], *e)
+		return opts.Events(origin, byKey[e.DeviceKey], *e)
 	}, func(int) error {
-		if tooLarge != nil {
-			tooLarge()
+		if opts.EventTooLarge != nil {
+			opts.EventTooLarge()
 		}
 		return nil
 	})

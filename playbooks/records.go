@@ -25,9 +25,11 @@ func decodeApp(line []byte, a *collect.App, in *interner) error {
 	return decodeRecord(line, a)
 }
 
-// decodeEvent decodes an event record line.
-func decodeEvent(line []byte, e *collect.Event, in *interner) error {
-	if fastEvent(line, e, in) {
+// decodeEvent decodes an event record line. With reads, the fields of an
+// event whose type it does not read are left out: checked to be a JSON
+// object, not decoded.
+func decodeEvent(line []byte, e *collect.Event, in *interner, reads func(eventType string) bool) error {
+	if fastEvent(line, e, in, reads) {
 		return nil
 	}
 	*e = collect.Event{}
@@ -99,7 +101,7 @@ func fastApp(line []byte, a *collect.App, in *interner) bool {
 	return ok
 }
 
-func fastEvent(line []byte, e *collect.Event, in *interner) bool {
+func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) bool) bool {
 	doc, err := jsonscan.Parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
@@ -124,7 +126,10 @@ func fastEvent(line []byte, e *collect.Event, in *interner) bool {
 			e.Type, ok = in.str(v)
 		case "fields":
 			bit = 1 << 3
-			if ok = v.IsObject(); ok {
+			if ok = v.IsObject(); ok && reads != nil && seen&(1<<2) != 0 && !reads(e.Type) {
+				break // read by no playbook: not decoded
+			}
+			if ok {
 				var f any
 				f, err = v.Decode()
 				e.Fields, _ = f.(map[string]any)

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/custos-ir/custos/collect"
@@ -44,7 +45,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast collect.Event
-		if !fastEvent(line, &fast, newInterner()) {
+		if !fastEvent(line, &fast, newInterner(), nil) {
 			return
 		}
 		var want collect.Event
@@ -62,7 +63,7 @@ func TestDecodeRecords(t *testing.T) {
 		t.Error("an app record as custos writes it missed the fast path")
 	}
 	var e collect.Event
-	if !fastEvent([]byte(eventSeeds[0]), &e, newInterner()) {
+	if !fastEvent([]byte(eventSeeds[0]), &e, newInterner(), nil) {
 		t.Error("an event record as custos writes it missed the fast path")
 	}
 	if err := decodeApp([]byte(`{"extra":1}`), &a, nil); err == nil {
@@ -71,7 +72,7 @@ func TestDecodeRecords(t *testing.T) {
 	if err := decodeApp([]byte(`{"DEVICE_KEY":"y"}`), &a, nil); err != nil || a.DeviceKey != "y" {
 		t.Errorf("a member in another case: %+v, %v (encoding/json takes it)", a, err)
 	}
-	if err := decodeEvent([]byte(eventSeeds[1]), &e, nil); err != nil || e.Time.IsZero() {
+	if err := decodeEvent([]byte(eventSeeds[1]), &e, nil, nil); err != nil || e.Time.IsZero() {
 		t.Errorf("a time with an offset: %+v, %v", e, err)
 	}
 }
@@ -99,4 +100,21 @@ func FuzzCountAppLine(f *testing.F) {
 			t.Fatalf("%s:\ncounted %v %v\nCountApp %v %v", line, fast.appDevices, fast.withApps, slow.appDevices, slow.withApps)
 		}
 	})
+}
+
+// The fields of an event of a type nothing reads are left out, the rest
+// of the record read.
+func TestDecodeEventSkipsUnreadFields(t *testing.T) {
+	reads := func(typ string) bool { return typ == "adb_shell_command" }
+	var e collect.Event
+	if err := decodeEvent([]byte(eventSeeds[0]), &e, nil, reads); err != nil || e.Fields["shell_cmd"] != "pm install <x>" {
+		t.Fatalf("read type: %+v, %v", e, err)
+	}
+	other := strings.Replace(eventSeeds[0], `"adb_shell_command"`, `"dns"`, 1)
+	if err := decodeEvent([]byte(other), &e, nil, reads); err != nil || e.Fields != nil || e.Type != "dns" || e.Raw.Pointer == "" {
+		t.Fatalf("unread type: %+v, %v", e, err)
+	}
+	if err := decodeEvent([]byte(`{"type":"dns","fields":[1]}`), &e, nil, reads); err == nil {
+		t.Error("fields that are not an object were accepted")
+	}
 }

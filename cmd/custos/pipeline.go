@@ -145,7 +145,7 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfi
 	}
 	an := playbooks.NewAnalyzer(pbs, playbooks.Options{IOCs: cfg.iocs, Now: time.Now(), Tool: toolString(), DeveloperGroups: cfg.developerGroups})
 	opts.Events, opts.EventTooLarge = an.Event, an.EventTooLarge
-	opts.Fleet, opts.App = an.Fleet(), an.App
+	opts.Fleet, opts.App, opts.EventTypes = an.Fleet(), an.App, an.Reads
 	in, err := playbooks.LoadEvidence(archives, opts)
 	if err != nil {
 		return nil, "", err
