@@ -1,7 +1,6 @@
 package playbooks
 
 import (
-	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -13,14 +12,116 @@ import (
 // records: an analysis counts every app record once (CountApp) before it
 // evaluates any.
 type Fleet struct {
-	developer      []string       // device categories declared as developers' devices
-	appDevices     map[string]int // app key -> devices carrying it
-	withApps       map[string]bool
-	pairs          map[uint64]struct{} // app key and device counted, hashed
-	seed           maphash.Seed
+	developer []string // device categories declared as developers' devices
+	// Each app key gets a number; each device the sorted numbers of its
+	// apps. The records of one device mostly come together: they are
+	// gathered (run) and merged into the device's when another device's
+	// come.
+	ids     map[string]uint32
+	counts  []int32 // devices carrying each app
+	devApps map[string][]uint32
+	run     string // the device whose records come now
+	runApps []uint32
+
 	testDevices    int // playbook tests set the counts directly
 	testAppDevices int
 	v              *FleetView
+}
+
+// NewFleet returns an empty fleet; CountApp fills it.
+func NewFleet() *Fleet {
+	return &Fleet{ids: map[string]uint32{}, devApps: map[string][]uint32{}}
+}
+
+// CountApp counts an app record: a device carrying an app twice (two
+// versions, two sources' records) counts once.
+func (f *Fleet) CountApp(a collect.App) {
+	f.count([]byte(AppKey(a)), []byte(a.DeviceKey))
+}
+
+// count counts the app of key on device.
+func (f *Fleet) count(key, device []byte) {
+	id, ok := f.ids[string(key)]
+	if !ok {
+		id = uint32(len(f.counts))
+		f.ids[string(key)] = id
+		f.counts = append(f.counts, 0)
+	}
+	if string(device) != f.run {
+		f.settle()
+		f.run = string(device)
+	}
+	f.runApps = append(f.runApps, id)
+}
+
+// settle merges the current run into its device's apps, counting the
+// apps the device had not carried yet.
+func (f *Fleet) settle() {
+	if len(f.runApps) == 0 {
+		return
+	}
+	slices.Sort(f.runApps)
+	run := slices.Compact(f.runApps)
+	had := f.devApps[f.run]
+	merged := make([]uint32, 0, len(had)+len(run))
+	i := 0
+	for _, id := range run {
+		for i < len(had) && had[i] < id {
+			merged = append(merged, had[i])
+			i++
+		}
+		if i < len(had) && had[i] == id {
+			continue // counted with an earlier run
+		}
+		merged = append(merged, id)
+		f.counts[id]++
+	}
+	merged = append(merged, had[i:]...)
+	f.devApps[f.run] = merged
+	f.run, f.runApps = "", f.runApps[:0]
+}
+
+// AppKey identifies an app across devices regardless of version: the
+// bundle id or package name when the source reports one, otherwise the
+// display name and publisher (Intune reports nothing better).
+func AppKey(a collect.App) string {
+	if a.AppID != "" {
+		return "id:" + a.AppID
+	}
+	return "name:" + strings.ToLower(strings.TrimSpace(a.Name)) + "|" + strings.ToLower(strings.TrimSpace(a.Publisher))
+}
+
+// Devices is the number of devices whose app inventory was collected.
+func (f *Fleet) Devices() int {
+	if f.ids == nil {
+		return f.testDevices
+	}
+	f.settle()
+	return len(f.devApps)
+}
+
+// DevicesWithApp is the number of devices carrying app (any version).
+func (f *Fleet) DevicesWithApp(app *collect.App) int {
+	if app == nil {
+		return 0
+	}
+	if f.ids == nil {
+		return f.testAppDevices
+	}
+	f.settle()
+	id, ok := f.ids[AppKey(*app)]
+	if !ok {
+		return 0
+	}
+	return int(f.counts[id])
+}
+
+// Developer reports whether d is in a group the analysis declared as the
+// developers' devices (Options.DeveloperGroups, matched against the
+// device's category: Intune's device category, AMAPI's policy). On those,
+// ADB and developer options are expected.
+func (f *Fleet) Developer(d collect.Device) bool {
+	return f != nil && d.Category != "" && slices.Contains(f.developer, d.Category)
 }
 
 // FleetView is the fleet as expressions see it.
@@ -62,74 +163,4 @@ func (f *Fleet) view() *FleetView {
 		}
 	}
 	return f.v
-}
-
-// NewFleet returns an empty fleet; CountApp fills it.
-func NewFleet() *Fleet {
-	return &Fleet{appDevices: map[string]int{}, withApps: map[string]bool{}, pairs: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
-}
-
-// CountApp counts an app record: a device carrying an app twice (two
-// versions, two sources' records) counts once. The pairs already counted
-// are kept as 64-bit hashes under a seed drawn per analysis.
-func (f *Fleet) CountApp(a collect.App) {
-	f.count([]byte(AppKey(a)), []byte(a.DeviceKey))
-}
-
-// count counts the app of key on device.
-func (f *Fleet) count(key, device []byte) {
-	var h maphash.Hash
-	h.SetSeed(f.seed)
-	h.Write(key)
-	h.WriteByte(0)
-	h.Write(device)
-	n := len(f.pairs)
-	if f.pairs[h.Sum64()] = struct{}{}; len(f.pairs) == n {
-		return // this device was counted for this app
-	}
-	if _, ok := f.appDevices[string(key)]; ok {
-		f.appDevices[string(key)]++
-	} else {
-		f.appDevices[string(key)] = 1
-	}
-	if !f.withApps[string(device)] {
-		f.withApps[string(device)] = true
-	}
-}
-
-// AppKey identifies an app across devices regardless of version: the
-// bundle id or package name when the source reports one, otherwise the
-// display name and publisher (Intune reports nothing better).
-func AppKey(a collect.App) string {
-	if a.AppID != "" {
-		return "id:" + a.AppID
-	}
-	return "name:" + strings.ToLower(strings.TrimSpace(a.Name)) + "|" + strings.ToLower(strings.TrimSpace(a.Publisher))
-}
-
-// Devices is the number of devices whose app inventory was collected.
-func (f *Fleet) Devices() int {
-	if f.appDevices == nil {
-		return f.testDevices
-	}
-	return len(f.withApps)
-}
-
-// DevicesWithApp is the number of devices carrying app (any version).
-func (f *Fleet) DevicesWithApp(app *collect.App) int {
-	if app == nil {
-		return 0
-	}
-	if f.appDevices == nil {
-		return f.testAppDevices
-	}
-	return f.appDevices[AppKey(*app)]
-}
-
-// Developer reports whether d is in a group the analysis declared as the
-// developers' devices (Options.DeveloperGroups, matched against the
-// device's category: Intune's device category, AMAPI's policy). On those,
-// ADB and developer options are expected.
-func (f *Fleet) Developer(d collect.Device) bool {
-	return f != nil && d.Category != "" && slices.Contains(f.developer, d.Category)
 }

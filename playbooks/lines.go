@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"sync"
@@ -181,16 +182,20 @@ func splitChunks[T any](r io.Reader, emit func(*chunk[T]) bool) error {
 	}
 }
 
-// maxInterned bounds an interner.
-const maxInterned = 16384
+// internSlots is the size of an interner's table.
+const internSlots = 4096
 
 // interner hands out one string for equal text: the records of an
 // archive repeat device keys, raw file names and digests, app names and
 // versions, and a string for each would be most of what decoding them
-// allocates. One per goroutine.
-type interner struct{ m map[string]string }
+// allocates. A direct-mapped table: text whose slot holds other text
+// replaces it. One per goroutine.
+type interner struct {
+	seed  maphash.Seed
+	slots [internSlots]string
+}
 
-func newInterner() *interner { return &interner{m: make(map[string]string, 1024)} }
+func newInterner() *interner { return &interner{seed: maphash.MakeSeed()} }
 
 // str returns v's string, interned when it is plain.
 func (in *interner) str(v jsonscan.Value) (string, bool) {
@@ -198,13 +203,9 @@ func (in *interner) str(v jsonscan.Value) (string, bool) {
 	if !plain || in == nil {
 		return v.String()
 	}
-	if s, ok := in.m[string(b)]; ok {
-		return s, true
+	slot := &in.slots[maphash.Bytes(in.seed, b)%internSlots]
+	if *slot != string(b) {
+		*slot = string(b)
 	}
-	s := string(b)
-	if len(in.m) >= maxInterned {
-		clear(in.m)
-	}
-	in.m[s] = s
-	return s, true
+	return *slot, true
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/expr-lang/expr"
+
+	"github.com/custos-ir/custos/collect"
 )
 
 func TestBuiltinPlaybooksPassTheirTests(t *testing.T) {
@@ -116,5 +118,32 @@ func TestReadsDeviceOnly(t *testing.T) {
 		if got := readsDeviceOnly(prog.Node()); got != want {
 			t.Errorf("%s: device only %v, want %v", src, got, want)
 		}
+	}
+}
+
+// A device counts once for an app, however its records come: together,
+// apart, repeated.
+func TestFleetCounts(t *testing.T) {
+	f := NewFleet()
+	add := func(dev, app string) { f.CountApp(collect.App{DeviceKey: dev, AppID: app}) }
+	add("d1", "a")
+	add("d1", "b")
+	add("d1", "a")
+	add("d2", "a")
+	add("d1", "a") // d1 again, after d2
+	add("d1", "c")
+	add("d3", "b")
+	f.CountApp(collect.App{DeviceKey: "d3", Name: " Teams ", Publisher: "Microsoft"})
+	f.CountApp(collect.App{DeviceKey: "d2", Name: "teams", Publisher: "MICROSOFT"})
+	for app, want := range map[string]int{"a": 2, "b": 2, "c": 1, "z": 0} {
+		if got := f.DevicesWithApp(&collect.App{AppID: app}); got != want {
+			t.Errorf("app %s on %d devices, want %d", app, got, want)
+		}
+	}
+	if got := f.DevicesWithApp(&collect.App{Name: "TEAMS", Publisher: "microsoft "}); got != 2 {
+		t.Errorf("Teams by name on %d devices, want 2", got)
+	}
+	if f.Devices() != 3 {
+		t.Errorf("%d devices, want 3", f.Devices())
 	}
 }
