@@ -191,8 +191,17 @@ const internSlots = 4096
 // allocates. A direct-mapped table: text whose slot holds other text
 // replaces it. One per goroutine.
 type interner struct {
-	seed  maphash.Seed
-	slots [internSlots]string
+	seed   maphash.Seed
+	slots  [internSlots]string
+	parser jsonscan.Parser // and a parser whose memory is reused
+}
+
+// parse parses one record line; the Value is valid until the next.
+func (in *interner) parse(line []byte) (jsonscan.Value, error) {
+	if in == nil {
+		return jsonscan.Parse(line)
+	}
+	return in.parser.Parse(line)
 }
 
 func newInterner() *interner { return &interner{seed: maphash.MakeSeed()} }

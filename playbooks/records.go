@@ -37,7 +37,7 @@ func decodeEvent(line []byte, e *collect.Event, in *interner, reads func(eventTy
 }
 
 func fastApp(line []byte, a *collect.App, in *interner) bool {
-	doc, err := jsonscan.Parse(line)
+	doc, err := in.parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
 	}
@@ -102,7 +102,7 @@ func fastApp(line []byte, a *collect.App, in *interner) bool {
 }
 
 func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) bool) bool {
-	doc, err := jsonscan.Parse(line)
+	doc, err := in.parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
 	}
@@ -216,7 +216,7 @@ type appCount struct {
 // it decoded: only the members the count needs (device key, app id, name,
 // publisher) where they are plain strings; any other line is decoded.
 func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
-	doc, err := jsonscan.Parse(line)
+	doc, err := in.parse(line)
 	if err == nil && doc.IsObject() {
 		var dev, id, name, pub []byte
 		var seen uint32

@@ -76,6 +76,24 @@ func Parse(data []byte) (Value, error) {
 	return Value{doc: doc, start: int32(i), end: int32(end)}, nil
 }
 
+// A Parser parses one input after another, reusing its memory: the
+// Value a Parse returns is valid until the next.
+type Parser struct{ doc document }
+
+// Parse is Parse for data, reusing p's memory.
+func (p *Parser) Parse(data []byte) (Value, error) {
+	if len(data) > MaxSize {
+		return Value{}, errors.New("jsonscan: input larger than 2 GiB")
+	}
+	i := skipSpace(data, 0)
+	p.doc = document{data: data, tape: p.doc.tape[:0]}
+	end, err := skip(data, i, 0, &p.doc.tape)
+	if err != nil || skipSpace(data, end) != len(data) {
+		return Value{}, ErrSyntax
+	}
+	return Value{doc: &p.doc, start: int32(i), end: int32(end)}, nil
+}
+
 // text is the value's bytes.
 func (v Value) text() []byte {
 	if v.doc == nil {

@@ -120,3 +120,23 @@ func decode(data []byte) (any, error) {
 	}
 	return v.Decode()
 }
+
+// A Parser parses input after input as Parse does.
+func TestParserReuse(t *testing.T) {
+	var p Parser
+	for _, in := range []string{`{"a":[1,{"b":2}],"c":"d"}`, ` [true, {"x":{}}] `, `"s"`, `{"a":`, `{"z":[[],[[]]]}`} {
+		want, werr := Parse([]byte(in))
+		got, gerr := p.Parse([]byte(in))
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%s: Parse %v, Parser %v", in, werr, gerr)
+		}
+		if werr != nil {
+			continue
+		}
+		w, _ := want.Decode()
+		g, _ := got.Decode()
+		if !reflect.DeepEqual(w, g) || string(want.Bytes()) != string(got.Bytes()) {
+			t.Fatalf("%s: Parser gave %v, Parse %v", in, g, w)
+		}
+	}
+}
