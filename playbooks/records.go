@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/custos-ir/custos/collect"
@@ -25,9 +26,9 @@ func decodeApp(line []byte, a *collect.App, in *interner) error {
 	return decodeRecord(line, a)
 }
 
-// decodeEvent decodes an event record line. With reads, the fields of an
-// event whose type it does not read are left out: checked to be a JSON
-// object, not decoded.
+// decodeEvent decodes an event record line. With reads, the fields and
+// raw reference of an event whose type it does not read are left out:
+// checked to be JSON objects, not decoded.
 func decodeEvent(line []byte, e *collect.Event, in *interner, reads func(eventType string) bool) error {
 	if fastEvent(line, e, in, reads) {
 		return nil
@@ -108,7 +109,7 @@ func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) b
 	}
 	*e = collect.Event{}
 	var seen uint32
-	ok := true
+	ok, unread := true, false
 	doc.MemberNames(func(name []byte, v jsonscan.Value) bool {
 		var bit uint32
 		switch string(name) {
@@ -124,9 +125,10 @@ func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) b
 		case "type":
 			bit = 1 << 2
 			e.Type, ok = in.str(v)
+			unread = ok && reads != nil && !reads(e.Type)
 		case "fields":
 			bit = 1 << 3
-			if ok = v.IsObject(); ok && reads != nil && seen&(1<<2) != 0 && !reads(e.Type) {
+			if ok = v.IsObject(); ok && unread {
 				break // read by no playbook: not decoded
 			}
 			if ok {
@@ -137,7 +139,11 @@ func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) b
 			}
 		case "raw":
 			bit = 1 << 4
-			ok = fastRawRef(v, &e.Raw, in)
+			if unread {
+				ok = v.IsObject() // nothing cites the event
+			} else {
+				ok = fastRawRef(v, &e.Raw, in)
+			}
 		default:
 			ok = false
 		}
@@ -216,6 +222,9 @@ type appCount struct {
 // it decoded: only the members the count needs (device key, app id, name,
 // publisher) where they are plain strings; any other line is decoded.
 func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
+	if key, dev, ok := quickCount(line); ok {
+		return append(recs, appCount{key: key, device: dev}), nil
+	}
 	doc, err := in.parse(line)
 	if err == nil && doc.IsObject() {
 		var dev, id, name, pub []byte
@@ -263,6 +272,74 @@ func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
 		return recs, err
 	}
 	return append(recs, appCount{app: &a}), nil
+}
+
+// quickCount reads the device key and app id of an app record as custos
+// writes it, where they are its first two members, plain ASCII strings,
+// and no other member of the line has either name: the count needs no
+// more, and the second pass decodes every record in full. False for any
+// other line.
+func quickCount(line []byte) (key, device []byte, ok bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(`{"device_key":"`))
+	if !ok {
+		return nil, nil, false
+	}
+	if device, rest, ok = plainUntilQuote(rest); !ok {
+		return nil, nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"app_id":"`)); !ok {
+		return nil, nil, false
+	}
+	var id []byte
+	if id, rest, ok = plainUntilQuote(rest); !ok || len(id) == 0 {
+		return nil, nil, false
+	}
+	if namesEither(rest, "device_key", "app_id") {
+		return nil, nil, false
+	}
+	return append(append(make([]byte, 0, 3+len(id)), "id:"...), id...), device, true
+}
+
+// namesEither reports whether a member name in s might be a or b in any
+// case (encoding/json matches names case-insensitively, and a repeated
+// member takes the last value). Inside a string a quote is escaped, so an
+// unescaped quote and colon end a name; a false alarm only sends the line
+// to the full decoder.
+func namesEither(s []byte, a, b string) bool {
+	for off := 0; ; {
+		i := bytes.Index(s[off:], []byte(`":`))
+		if i < 0 {
+			return false
+		}
+		end := off + i
+		off = end + 2
+		if end > 0 && s[end-1] == '\\' {
+			continue
+		}
+		start := bytes.LastIndexByte(s[:end], '"')
+		if start < 0 {
+			continue
+		}
+		name := s[start+1 : end]
+		if bytes.IndexByte(name, '\\') >= 0 || bytes.EqualFold(name, []byte(a)) || bytes.EqualFold(name, []byte(b)) {
+			return true // an escaped name might decode to either
+		}
+	}
+}
+
+// plainUntilQuote returns the bytes of s up to its first quote, when they
+// are printable ASCII without a backslash, and what follows the quote.
+func plainUntilQuote(s []byte) (text, rest []byte, ok bool) {
+	i := bytes.IndexByte(s, '"')
+	if i < 0 {
+		return nil, nil, false
+	}
+	for _, c := range s[:i] {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return nil, nil, false
+		}
+	}
+	return s[:i], s[i+1:], true
 }
 
 // add counts the app in fleet.

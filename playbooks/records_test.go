@@ -83,6 +83,8 @@ func FuzzCountAppLine(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Add([]byte(`{"device_key":"d","name":"  Teams\t","publisher":"MicroSoft "}`))
+	f.Add([]byte(`{"device_key":"d","app_id":"a","name":"x\":\"app_id\":","APP_ID":"b"}`))
+	f.Add([]byte(`{"device_key":"d","app_id":"a","device_\u212aey":"e"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var a collect.App
 		if decodeApp(line, &a, nil) != nil {
@@ -95,8 +97,9 @@ func FuzzCountAppLine(f *testing.F) {
 		}
 		recs[0].add(fast)
 		slow.CountApp(a)
-		if fast.Devices() != slow.Devices() || fast.DevicesWithApp(&a) != slow.DevicesWithApp(&a) || !reflect.DeepEqual(fast.ids, slow.ids) {
-			t.Fatalf("%s:\ncounted %v %v\nCountApp %v %v", line, fast.ids, fast.counts, slow.ids, slow.counts)
+		if fast.Devices() != slow.Devices() || fast.DevicesWithApp(&a) != slow.DevicesWithApp(&a) ||
+			!reflect.DeepEqual(fast.ids, slow.ids) || !reflect.DeepEqual(fast.devApps, slow.devApps) {
+			t.Fatalf("%s:\ncounted %v %v\nCountApp %v %v", line, fast.ids, fast.devApps, slow.ids, slow.devApps)
 		}
 	})
 }
@@ -110,7 +113,7 @@ func TestDecodeEventSkipsUnreadFields(t *testing.T) {
 		t.Fatalf("read type: %+v, %v", e, err)
 	}
 	other := strings.Replace(eventSeeds[0], `"adb_shell_command"`, `"dns"`, 1)
-	if err := decodeEvent([]byte(other), &e, nil, reads); err != nil || e.Fields != nil || e.Type != "dns" || e.Raw.Pointer == "" {
+	if err := decodeEvent([]byte(other), &e, nil, reads); err != nil || e.Fields != nil || e.Type != "dns" || e.DeviceKey == "" || e.Time.IsZero() {
 		t.Fatalf("unread type: %+v, %v", e, err)
 	}
 	if err := decodeEvent([]byte(`{"type":"dns","fields":[1]}`), &e, nil, reads); err == nil {
