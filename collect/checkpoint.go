@@ -196,11 +196,13 @@ func (s *Staging) Sync() error {
 // Their fsyncs run at once: the disk's latency is paid about once, not
 // once for each. s.mu is held.
 func (s *Staging) syncAll() error {
-	var g errgroup.Group
 	for _, r := range s.records {
 		if err := r.w.Flush(); err != nil {
 			return err
 		}
+	}
+	var g errgroup.Group
+	for _, r := range s.records {
 		if r.dirty {
 			g.Go(func() error {
 				if err := r.f.Sync(); err != nil {

@@ -136,6 +136,10 @@ func (e Event) WithEncodedFields(fields []byte) Event {
 		e.head, e.fields = nil, append([]byte(nil), fields...)
 		return e
 	}
+	if f := string(fields); f == "{}" || f == "null" {
+		e.head = head // json.Marshal leaves out no fields
+		return e
+	}
 	n := len(head)
 	e.head = append(append(head, `,"fields":`...), fields...)
 	e.fields = e.head[n+len(`,"fields":`):]

@@ -231,19 +231,20 @@ func Analyze(in Input, pbs []*Playbook, opts Options) (*Analysis, error) {
 // read (Event), the others on the devices and apps at the end (Finish).
 // Events are not kept, only the findings they give.
 type Analyzer struct {
-	pbs      []*Playbook
-	opts     Options
-	byType   map[string][]*Playbook
-	fleet    *Fleet
-	history  *history
-	findings map[string]*Finding // event-scope findings by playbook and device
-	order    []string
-	listed   []listedFinding // device- and app-scope findings
-	eval     *evaluation     // what expressions run in
-	pre      []devicePrecondition
-	read     int
-	orphans  int
-	tooLarge int
+	pbs       []*Playbook
+	opts      Options
+	byType    map[string][]*Playbook
+	fleet     *Fleet
+	history   *history
+	findings  map[string]*Finding // event-scope findings by playbook and device
+	order     []string
+	listed    []listedFinding // device- and app-scope findings
+	eval      *evaluation     // what app and device expressions run in
+	eventEval *evaluation     // what event expressions run in
+	pre       []devicePrecondition
+	read      int
+	orphans   int
+	tooLarge  int
 }
 
 // EventTooLarge counts an event record skipped for its size
@@ -256,6 +257,11 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 	an.fleet.developer = opts.DeveloperGroups
 	an.history = newHistory(pbs)
 	an.eval = newEvaluation(opts.IOCs, an.now(), an.fleet, an.history)
+	// Events are read while apps are still being counted: what an event
+	// sees of the fleet is the declared groups, never a partial count.
+	eventFleet := NewFleet()
+	eventFleet.developer = opts.DeveloperGroups
+	an.eventEval = newEvaluation(opts.IOCs, an.now(), eventFleet, an.history)
 	an.pre = make([]devicePrecondition, len(pbs))
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
@@ -288,7 +294,7 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 		an.orphans++
 		return nil
 	}
-	ev := an.eval.record(d, nil, &e)
+	ev := an.eventEval.record(d, nil, &e)
 	for _, p := range pbs {
 		if !p.Applies(d) {
 			continue
@@ -325,7 +331,7 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 		if len(f.Observations) < MaxObservations {
 			f.Observations = append(f.Observations, Observation{Time: e.Time, Type: e.Type, Severity: sev, Facts: p.FactValues(env), Evidence: evidence(origin, e.Raw)})
 		}
-		f.addIndicators(an.eval.hits) // the facts may have matched more
+		f.addIndicators(ev.hits) // the facts may have matched more
 
 	}
 	return nil
@@ -339,6 +345,9 @@ func (an *Analyzer) Fleet() *Fleet { return an.fleet }
 func (an *Analyzer) CountApp(a collect.App) { an.fleet.CountApp(a) }
 
 // App runs the app-scope playbooks on a, an app of device d from origin.
+// d is read by address: a precondition that reads only the device is
+// evaluated once for the apps of one device record, so a caller passes
+// each device record at its own address (as LoadEvidence does).
 func (an *Analyzer) App(origin ArchiveRef, d *collect.Device, a *collect.App) error {
 	ev := an.eval.record(d, a, nil)
 	for i, p := range an.pbs {
@@ -357,6 +366,7 @@ func (an *Analyzer) App(origin ArchiveRef, d *collect.Device, a *collect.App) er
 // together, and the precondition is the same for all of them.
 type devicePrecondition struct {
 	device *collect.Device
+	key    string
 	ok     bool
 }
 
@@ -374,10 +384,10 @@ func (an *Analyzer) evaluate(i int, origin ArchiveRef, ev *evaluation) error {
 	env := ev.next()
 	var ok bool
 	var err error
-	if c := &an.pre[i]; p.preDevice && c.device == env.env.Device {
+	if c := &an.pre[i]; p.preDevice && c.device == env.env.Device && c.key == env.env.Device.Key {
 		ok = c.ok
 	} else if ok, err = p.precondition(env); err == nil && p.preDevice {
-		*c = devicePrecondition{env.env.Device, ok}
+		*c = devicePrecondition{env.env.Device, env.env.Device.Key, ok}
 	}
 	if err != nil || !ok {
 		return err
@@ -389,7 +399,7 @@ func (an *Analyzer) evaluate(i int, origin ArchiveRef, ev *evaluation) error {
 	sev, conf, why := p.Adjusted(env)
 	f.Severity, f.Confidence, f.BaseConfidence = sev, conf, conf
 	f.Adjustments = why
-	f.addIndicators(an.eval.hits)
+	f.addIndicators(env.hits)
 	an.listed = append(an.listed, listedFinding{pb: i, seq: len(an.listed), f: f})
 	return nil
 }

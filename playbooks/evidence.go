@@ -149,18 +149,23 @@ func reread(path string, ref ArchiveRef, opts LoadOptions, visit func(name strin
 		return preserve.RereadArchive(path, opts.Identities, ref.SHA256, visit)
 	}
 	stopped := false
-	_, err := preserve.VerifyArchive(path, preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities,
+	var visitErr error
+	rep, err := preserve.VerifyArchive(path, preserve.VerifyOptions{Anchors: opts.Anchors, Identities: opts.Identities,
 		Visit: func(name string, r io.Reader) error {
-			if stopped {
+			if stopped || visitErr != nil {
 				return nil
 			}
-			var err error
-			stopped, err = visit(name, r)
-			return err
+			stopped, visitErr = visit(name, r)
+			return visitErr
 		}})
 	var ve *preserve.VerifyError
-	if err != nil && !(opts.AllowUnverified && errors.As(err, &ve)) {
+	switch {
+	case err != nil && !(opts.AllowUnverified && errors.As(err, &ve)):
 		return err
+	case visitErr != nil:
+		return visitErr // VerifyArchive drops it when verification fails
+	case rep != nil && ref.SHA256 != "" && rep.SHA256 != ref.SHA256:
+		return fmt.Errorf("%s: %w", filepath.Base(path), preserve.ErrArchiveChanged)
 	}
 	return nil
 }
@@ -251,6 +256,7 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 	}
 	for archive, paths := range want {
 		left := len(paths)
+		excerpts := map[*EvidenceRef]string{} // kept only if the archive reads back whole
 		visit := func(name string, r io.Reader) (bool, error) {
 			refs := paths[name]
 			if refs == nil {
@@ -270,14 +276,21 @@ func AddExcerpts(a *Analysis, archiveDir string, opts LoadOptions) error {
 				if ex, err := jsonptr.ResolveIn(doc, e.Pointer); err == nil {
 					buf.Reset()
 					if json.Compact(&buf, ex.Bytes()) == nil {
-						e.Excerpt = buf.String()
+						excerpts[e] = buf.String()
 					}
 				}
 			}
 			return left == 0, nil
 		}
-		if err := reread(filepath.Join(archiveDir, archive), refs[archive], opts, visit); err != nil && !a.Unverified {
-			return err
+		ref := refs[archive]
+		if err := reread(filepath.Join(archiveDir, archive), ref, opts, visit); err != nil {
+			if ref.Verified {
+				return err
+			}
+			continue // an archive analysed unverified gives no excerpts it cannot read back
+		}
+		for e, ex := range excerpts {
+			e.Excerpt = ex
 		}
 	}
 	return nil

@@ -145,10 +145,10 @@ type Env struct {
 	// IOC reports whether value matches an indicator of kind key
 	// (app:id, file:hashes.sha256, domain-name:value, …), and remembers
 	// the match for the finding.
-	IOC func(key, value string) bool `expr:"IOC"`
+	IOC func(key, value any) bool `expr:"IOC"`
 	// IOCs describes the indicators value matches, for facts: "NoviSpy
 	// (indicator--…, bundle.stix2)"; empty when none.
-	IOCs func(key, value string) string `expr:"IOCs"`
+	IOCs func(key, value any) string `expr:"IOCs"`
 	// Earlier returns the values of field of the earlier events of type
 	// eventType on the same device (the most recent 64), for playbooks
 	// that declare TYPE.FIELD in earlier: an install of a file pushed
@@ -214,17 +214,20 @@ func (ev *evaluation) daysSince(date string) int {
 }
 
 func (ev *evaluation) earlier(eventType, field string) []string {
-	if ev.history == nil {
-		return nil
+	if ev.history == nil || ev.env.Event == nil {
+		return nil // earlier events are an event's context only
 	}
 	return ev.history.values[ev.device][eventType+"."+field]
 }
 
-func (ev *evaluation) ioc(key, value string) bool { return len(ev.match(key, value)) > 0 }
+func (ev *evaluation) ioc(key, value any) bool { return len(ev.match(key, value)) > 0 }
 
 // match returns the indicators value matches and remembers them.
-func (ev *evaluation) match(key, value string) []*iocs.Indicator {
-	hits := ev.iocs.Match(key, value)
+// A key or value that is not a string matches nothing.
+func (ev *evaluation) match(key, value any) []*iocs.Indicator {
+	k, _ := key.(string)
+	v, _ := value.(string)
+	hits := ev.iocs.Match(k, v)
 	for _, h := range hits {
 		if !slices.Contains(ev.hits, h) {
 			ev.hits = append(ev.hits, h)
@@ -233,7 +236,7 @@ func (ev *evaluation) match(key, value string) []*iocs.Indicator {
 	return hits
 }
 
-func (ev *evaluation) describe(key, value string) string {
+func (ev *evaluation) describe(key, value any) string {
 	var out []string
 	for _, h := range ev.match(key, value) {
 		out = append(out, fmt.Sprintf("%s (%s, %s)", cmp.Or(h.Malware, "unnamed malware"), h.ID, h.Bundle))

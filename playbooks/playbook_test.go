@@ -3,6 +3,7 @@ package playbooks
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/expr-lang/expr"
 
@@ -145,5 +146,34 @@ func TestFleetCounts(t *testing.T) {
 	}
 	if f.Devices() != 3 {
 		t.Errorf("%d devices, want 3", f.Devices())
+	}
+}
+
+// IOC and IOCs take any value: one that is not a string (a missing field)
+// matches nothing rather than failing the analysis.
+func TestIOCOfNonString(t *testing.T) {
+	prog, err := expr.Compile(`IOC("domain-name:value", event.Fields.host) || IOCs("app:id", event.Fields.n) != ""`, expr.Env(Env{}), expr.AsBool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := newEvaluation(nil, time.Now(), NewFleet(), nil).record(&collect.Device{Key: "d"}, nil, &collect.Event{Fields: map[string]any{"n": 1.0}})
+	if got, err := expr.Run(prog, ev.boxed); err != nil || got != false {
+		t.Fatalf("IOC of a missing field: %v, %v", got, err)
+	}
+}
+
+// Events are read while apps are counted: their playbooks see no
+// partial prevalence; app and device playbooks see the whole fleet.
+func TestEventsSeeNoPartialFleet(t *testing.T) {
+	an := NewAnalyzer(nil, Options{DeveloperGroups: []string{"dev"}})
+	an.CountApp(collect.App{DeviceKey: "d1", AppID: "a"})
+	if n := an.eventEval.env.Fleet.Devices(); n != 0 {
+		t.Errorf("events see %d devices with apps, want 0", n)
+	}
+	if !an.eventEval.env.Fleet.Developer(&collect.Device{Category: "dev"}) {
+		t.Error("events do not see the declared developer groups")
+	}
+	if n := an.eval.env.Fleet.Devices(); n != 1 {
+		t.Errorf("apps see %d devices with apps, want 1", n)
 	}
 }

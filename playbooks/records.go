@@ -302,20 +302,25 @@ func quickCount(line []byte) (key, device []byte, ok bool) {
 
 // namesEither reports whether a member name in s might be a or b in any
 // case (encoding/json matches names case-insensitively, and a repeated
-// member takes the last value). Inside a string a quote is escaped, so an
-// unescaped quote and colon end a name; a false alarm only sends the line
-// to the full decoder.
+// member takes the last value). A name is a string followed by a colon,
+// perhaps after whitespace; inside a string a quote is escaped. A false
+// alarm only sends the line to the full decoder.
 func namesEither(s []byte, a, b string) bool {
-	for off := 0; ; {
-		i := bytes.Index(s[off:], []byte(`":`))
+	for off := 0; off < len(s); {
+		i := bytes.IndexByte(s[off:], ':')
 		if i < 0 {
 			return false
 		}
-		end := off + i
-		off = end + 2
-		if end > 0 && s[end-1] == '\\' {
-			continue
+		colon := off + i
+		off = colon + 1
+		end := colon
+		for end > 0 && (s[end-1] == ' ' || s[end-1] == '\t' || s[end-1] == '\n' || s[end-1] == '\r') {
+			end--
 		}
+		if end == 0 || s[end-1] != '"' {
+			continue // a colon inside a string, or no name
+		}
+		end--
 		start := bytes.LastIndexByte(s[:end], '"')
 		if start < 0 {
 			continue
@@ -325,6 +330,7 @@ func namesEither(s []byte, a, b string) bool {
 			return true // an escaped name might decode to either
 		}
 	}
+	return false
 }
 
 // plainUntilQuote returns the bytes of s up to its first quote, when they

@@ -85,6 +85,7 @@ func FuzzCountAppLine(f *testing.F) {
 	f.Add([]byte(`{"device_key":"d","name":"  Teams\t","publisher":"MicroSoft "}`))
 	f.Add([]byte(`{"device_key":"d","app_id":"a","name":"x\":\"app_id\":","APP_ID":"b"}`))
 	f.Add([]byte(`{"device_key":"d","app_id":"a","device_\u212aey":"e"}`))
+	f.Add([]byte(`{"device_key":"a","app_id":"x","device_key" :"b"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var a collect.App
 		if decodeApp(line, &a, nil) != nil {

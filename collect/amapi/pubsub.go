@@ -142,14 +142,16 @@ func (s *Source) drainLogs(ctx context.Context, req collect.Request, sink collec
 		}
 	}
 	for b := range batches {
+		handled := false
 		if err == nil && b.err == nil && b.batch != nil {
 			err = s.handleBatch(req, b, sink, keep, written, events, &st)
+			handled = err == nil
 		}
 		if err == nil {
 			err = b.err
 		}
 		awaitAck()
-		if err != nil {
+		if err != nil || !handled {
 			if b.batch != nil {
 				b.batch.awaitStored() // nothing left storing behind the drain's back
 			}

@@ -1,6 +1,7 @@
 package amapi
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -288,11 +289,15 @@ func appendField(b []byte, v jsonscan.Value) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	out, ok := jsonenc.AppendValue(b, d)
-	if !ok {
-		return b, errors.New("a value JSON cannot hold")
+	if out, ok := jsonenc.AppendValue(b, d); ok {
+		return out, nil
 	}
-	return out, nil
+	// Nested deeper than the hand encoder goes: json.Marshal decides.
+	data, err := json.Marshal(d)
+	if err != nil {
+		return b, err
+	}
+	return append(b, data...), nil
 }
 
 // wholeLiteral reports whether a number's text is an integer of at most
@@ -354,7 +359,7 @@ func (n *names) get(raw []byte) *name {
 // knownKind returns the forms of the eventType v, cached; false if v is
 // not a string or is empty.
 func (n *names) knownKind(v jsonscan.Value) (kind, bool) {
-	if b, plain := v.PlainString(); plain {
+	if b, plain := v.PlainString(); plain && len(b) > 0 {
 		if k, ok := n.kinds[string(b)]; ok {
 			return k, true
 		}

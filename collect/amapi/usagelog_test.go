@@ -187,6 +187,8 @@ var usageLogSeeds = []string{
 	`{"UsageLogEvents":[{}],"usageLogEvents":"x"}`, `{"device":5}`, `[]`, `{}`, `{"usageLogEvents":null}`,
 	// Values the field encoder writes as they are, and those it decodes
 	// and encodes again.
+	`{"usageLogEvents":[{"eventTime":"2026-11-26T00:00:00Z","xEvent":{"a":1}},{"eventType":"","eventTime":"2026-11-26T00:00:00Z","xEvent":{"a":1}}]}`,
+	`{"usageLogEvents":[{"eventType":"X","eventTime":"2026-11-26T00:00:00Z","xEvent":{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}]}`,
 	`{"device":"d<&>","usageLogEvents":[{"eventId":"7\u0041","eventTime":"2026-11-26T00:00:00.123456789+02:00","eventType":"CONNECT","connectEvent":{"url":"https://x/?a=1&b=<2>","s":"caf\u00e9 \"q\" \u2028","raw":"Jérôme ☃","ctl":"\u0001","n":[1.0,-0,1e2,12345678901234567,0.1,-7,1E-7,{"b":1,"a":[true,null]}],"i":-0,"j":123456789012345,"k":1234567890123456,"f":2.50,"e":1e21,"t":true,"z":null,"o":{"p":{"q":"deep"}},"empty":{},"arr":[]}}]}`,
 }
 
