@@ -47,15 +47,6 @@ func (r pendingRecord) size() int {
 	return len(r.line) + len(r.raw.Path) + len(r.raw.SHA256) + len(r.raw.Pointer) + 48
 }
 
-// appendTo appends the record's line to b.
-func (r pendingRecord) appendTo(b []byte) []byte {
-	b = append(b, r.line...)
-	if r.head {
-		b = append(appendEventRaw(b, r.raw), '\n')
-	}
-	return b
-}
-
 // SpillDir is where a staging directory's large units wait: outside the
 // directory, which becomes the evidence, and removed when the staging is
 // finished or reopened.
@@ -88,19 +79,19 @@ func (s *Staging) hold(unit string, rec pendingRecord, gap *Gap) error {
 		}
 		u.spill, u.w = f, bufio.NewWriter(f)
 		for _, r := range u.recs {
-			if err := u.spillRecord(r); err != nil {
+			if err := u.spillLine(r.file, s.line(r)); err != nil {
 				return err
 			}
 		}
 		s.held -= u.size
 		u.recs, u.size = nil, 0
 	}
-	return u.spillRecord(rec)
+	return u.spillLine(rec.file, s.line(rec))
 }
 
-func (u *pendingUnit) spillRecord(r pendingRecord) error {
-	u.w.WriteByte(byte(slices.Index(recordFiles, r.file)))
-	_, err := u.w.Write(r.appendTo(nil))
+func (u *pendingUnit) spillLine(file string, line []byte) error {
+	u.w.WriteByte(byte(slices.Index(recordFiles, file)))
+	_, err := u.w.Write(line)
 	return err
 }
 
@@ -162,22 +153,22 @@ func (u *pendingUnit) discard() {
 func (s *Staging) emit(rec pendingRecord) error {
 	r := s.records[rec.file]
 	r.dirty = true
-	line := rec.line
-	if rec.head {
-		line = s.eventLine(rec)
-	}
-	if _, err := r.w.Write(line); err != nil {
+	if _, err := r.w.Write(s.line(rec)); err != nil {
 		return fmt.Errorf("writing %s: %w", rec.file, err)
 	}
 	s.counts.add(rec.file)
 	return nil
 }
 
-// eventLine puts together the line of an event held as its head and raw
-// reference, in s.scratch. Consecutive events mostly come from one raw
-// file: the start of their raw reference is encoded once for all of them.
-// s.mu is held.
-func (s *Staging) eventLine(rec pendingRecord) []byte {
+// line returns a record's line, with its newline. That of an event held as
+// its head and raw reference is put together in s.scratch, valid until
+// the next call. Consecutive events mostly come from one raw file: the
+// start of their raw reference is encoded once for all of them. s.mu is
+// held.
+func (s *Staging) line(rec pendingRecord) []byte {
+	if !rec.head {
+		return rec.line
+	}
 	c := &s.rawStart
 	if c.b == nil || rec.raw.Path != c.path || rec.raw.SHA256 != c.sha256 {
 		c.path, c.sha256 = rec.raw.Path, rec.raw.SHA256
