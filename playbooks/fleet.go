@@ -1,8 +1,8 @@
 package playbooks
 
 import (
+	"bytes"
 	"slices"
-	"strings"
 
 	"github.com/custos-ir/custos/collect"
 )
@@ -36,7 +36,7 @@ func NewFleet() *Fleet {
 // CountApp counts an app record: a device carrying an app twice (two
 // versions, two sources' records) counts once.
 func (f *Fleet) CountApp(a collect.App) {
-	f.count([]byte(AppKey(a)), []byte(a.DeviceKey))
+	f.count(appendAppKey(nil, []byte(a.AppID), []byte(a.Name), []byte(a.Publisher)), []byte(a.DeviceKey))
 }
 
 // count counts the app of key on device.
@@ -85,10 +85,17 @@ func (f *Fleet) settle() {
 // bundle id or package name when the source reports one, otherwise the
 // display name and publisher (Intune reports nothing better).
 func AppKey(a collect.App) string {
-	if a.AppID != "" {
-		return "id:" + a.AppID
+	return string(appendAppKey(nil, []byte(a.AppID), []byte(a.Name), []byte(a.Publisher)))
+}
+
+// appendAppKey appends the AppKey of an app of this id, name and
+// publisher.
+func appendAppKey(b, id, name, publisher []byte) []byte {
+	if len(id) > 0 {
+		return append(append(b, "id:"...), id...)
 	}
-	return "name:" + strings.ToLower(strings.TrimSpace(a.Name)) + "|" + strings.ToLower(strings.TrimSpace(a.Publisher))
+	b = append(append(b, "name:"...), bytes.ToLower(bytes.TrimSpace(name))...)
+	return append(append(b, '|'), bytes.ToLower(bytes.TrimSpace(publisher))...)
 }
 
 // Devices is the number of devices whose app inventory was collected.

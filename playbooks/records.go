@@ -257,14 +257,7 @@ func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
 			return ok
 		})
 		if ok {
-			var k []byte
-			if len(id) > 0 {
-				k = append(append(make([]byte, 0, 3+len(id)), "id:"...), id...)
-			} else {
-				k = appendLowerTrimmed(append(k, "name:"...), name)
-				k = appendLowerTrimmed(append(k, '|'), pub)
-			}
-			return append(recs, appCount{key: k, device: dev}), nil
+			return append(recs, appCount{key: appendAppKey(nil, id, name, pub), device: dev}), nil
 		}
 	}
 	var a collect.App
@@ -297,7 +290,7 @@ func quickCount(line []byte) (key, device []byte, ok bool) {
 	if namesEither(rest, "device_key", "app_id") {
 		return nil, nil, false
 	}
-	return append(append(make([]byte, 0, 3+len(id)), "id:"...), id...), device, true
+	return appendAppKey(nil, id, nil, nil), device, true
 }
 
 // namesEither reports whether a member name in s might be a or b in any
@@ -355,25 +348,4 @@ func (c *appCount) add(fleet *Fleet) {
 		return
 	}
 	fleet.count(c.key, c.device)
-}
-
-// appendLowerTrimmed appends ASCII s as strings.ToLower(strings.TrimSpace(s)).
-func appendLowerTrimmed(b, s []byte) []byte {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	for _, c := range s {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
