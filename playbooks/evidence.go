@@ -40,17 +40,14 @@ type LoadOptions struct {
 	// the fields of (Analyzer.Reads); the fields of other events are
 	// checked to be a JSON object, not decoded.
 	EventTypes func(eventType string) bool
-	// CountApp and App stream the app records instead of holding them in
-	// Input.Apps: CountApp receives every app record of every archive as
-	// it is read; once all are counted (an app's prevalence needs the
-	// whole fleet), App receives each again with its device, in a second
-	// verified pass over the archives. An app no device record of its
-	// archive describes is counted, not analysed.
-	CountApp func(a collect.App)
-	App      func(origin ArchiveRef, d *collect.Device, a *collect.App) error
-	// Fleet, set with App instead of CountApp, counts the app records
-	// itself, reading of each only what the count needs
-	// (Analyzer.Fleet).
+	// Fleet and App stream the app records instead of holding them in
+	// Input.Apps: Fleet counts every app record of every archive as it is
+	// read, reading of each only what the count needs (Analyzer.Fleet);
+	// once all are counted (an app's prevalence needs the whole fleet),
+	// App receives each again with its device, in a second pass over the
+	// archives. An app no device record of its archive describes is
+	// counted, not analysed.
+	App   func(origin ArchiveRef, d *collect.Device, a *collect.App) error
 	Fleet *Fleet
 }
 
@@ -59,7 +56,7 @@ type LoadOptions struct {
 // discarded unless AllowUnverified is set.
 func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 	in := Input{Origin: map[string]ArchiveRef{}}
-	streamApps := (opts.CountApp != nil || opts.Fleet != nil) && opts.App != nil
+	streamApps := opts.Fleet != nil && opts.App != nil
 	type read struct {
 		path        string
 		ref         ArchiveRef
@@ -80,10 +77,8 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			case "data/" + collect.DevicesFile:
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
-				if streamApps && opts.Fleet != nil {
+				if streamApps {
 					err = decodeLines(r, countApp, func(_ int, c *appCount) error { c.add(opts.Fleet); return nil }, tooLongApp)
-				} else if streamApps {
-					err = eachApp(r, func(a *collect.App) error { opts.CountApp(*a); return nil })
 				} else {
 					err = eachApp(r, func(a *collect.App) error { apps = append(apps, *a); return nil })
 				}
