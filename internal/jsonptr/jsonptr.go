@@ -3,7 +3,6 @@
 package jsonptr
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -15,39 +14,15 @@ import (
 // Resolve follows ptr in the JSON text doc and returns the raw JSON value
 // it names.
 func Resolve(doc []byte, ptr string) (json.RawMessage, error) {
-	toks, err := tokens(ptr)
+	parsed, err := jsonscan.Parse(doc)
 	if err != nil {
 		return nil, err
 	}
-	cur := json.RawMessage(doc)
-	for _, tok := range toks {
-		trimmed := bytes.TrimSpace(cur)
-		switch {
-		case len(trimmed) > 0 && trimmed[0] == '{':
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(trimmed, &m); err != nil {
-				return nil, err
-			}
-			v, ok := m[tok]
-			if !ok {
-				return nil, fmt.Errorf("json pointer %q: no member %q", ptr, tok)
-			}
-			cur = v
-		case len(trimmed) > 0 && trimmed[0] == '[':
-			var arr []json.RawMessage
-			if err := json.Unmarshal(trimmed, &arr); err != nil {
-				return nil, err
-			}
-			i, err := index(ptr, tok, len(arr))
-			if err != nil {
-				return nil, err
-			}
-			cur = arr[i]
-		default:
-			return nil, fmt.Errorf("json pointer %q: %q indexes a scalar", ptr, tok)
-		}
+	v, err := ResolveIn(parsed, ptr)
+	if err != nil {
+		return nil, err
 	}
-	return cur, nil
+	return v.Bytes(), nil
 }
 
 // Lookup follows ptr in a document already decoded with encoding/json
@@ -104,10 +79,9 @@ func index(ptr, tok string, n int) (int, error) {
 	return i, nil
 }
 
-// ResolveIn resolves ptr in a document parsed once (jsonscan.Parse): the
-// value Resolve finds in its text, without decoding the document again
-// for each pointer. Where an object repeats a member, the last one
-// counts, as for Resolve.
+// ResolveIn resolves ptr in a document parsed once (jsonscan.Parse), for
+// callers resolving many pointers in one document. Where an object
+// repeats a member, the last one counts, as encoding/json decodes it.
 func ResolveIn(doc jsonscan.Value, ptr string) (jsonscan.Value, error) {
 	toks, err := tokens(ptr)
 	if err != nil {
