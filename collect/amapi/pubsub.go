@@ -547,7 +547,7 @@ func prepare(now func() time.Time, msgs []received, note string, sink collect.Si
 		var doc jsonscan.Value
 		if err == nil {
 			doc, err = jsonscan.Parse(data) // parsed once, for storing and for reading
-			if err != nil && jsonscan.Valid(data) {
+			if errors.Is(err, jsonscan.ErrTooLarge) && jsonscan.Valid(data) {
 				err = nil // JSON too large to read: stored as it is, counted unreadable
 			}
 		}

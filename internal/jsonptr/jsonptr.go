@@ -104,19 +104,24 @@ func ResolveIn(doc jsonscan.Value, ptr string) (jsonscan.Value, error) {
 			}
 			cur = next
 		case '[':
-			n := 0
-			cur.Elements(func(int, jsonscan.Value) bool { n++; return true })
-			i, err := index(ptr, tok, n)
+			want, err := strconv.Atoi(tok)
 			if err != nil {
-				return jsonscan.Value{}, err
+				want = -1 // index reports the bad token
 			}
+			var next jsonscan.Value
+			n := 0
 			cur.Elements(func(j int, v jsonscan.Value) bool {
-				if j == i {
-					cur = v
-					return false
+				n++
+				if j == want {
+					next = v
+					return false // found: the rest need not be counted
 				}
 				return true
 			})
+			if _, err := index(ptr, tok, n); err != nil {
+				return jsonscan.Value{}, err
+			}
+			cur = next
 		default:
 			return jsonscan.Value{}, fmt.Errorf("json pointer %q: %q indexes a scalar", ptr, tok)
 		}

@@ -61,20 +61,12 @@ type span struct{ end, next int32 }
 // MaxSize is the largest input Parse accepts.
 const MaxSize = 1<<31 - 1
 
+// ErrTooLarge is returned by Parse for an input larger than MaxSize.
+var ErrTooLarge = errors.New("jsonscan: input larger than 2 GiB")
+
 // Parse checks that data is one JSON value, with optional surrounding
 // whitespace, and returns it.
-func Parse(data []byte) (Value, error) {
-	if len(data) > MaxSize {
-		return Value{}, errors.New("jsonscan: input larger than 2 GiB")
-	}
-	i := skipSpace(data, 0)
-	doc := &document{data: data}
-	end, err := skip(data, i, 0, &doc.tape)
-	if err != nil || skipSpace(data, end) != len(data) {
-		return Value{}, ErrSyntax
-	}
-	return Value{doc: doc, start: int32(i), end: int32(end)}, nil
-}
+func Parse(data []byte) (Value, error) { return new(Parser).Parse(data) }
 
 // A Parser parses one input after another, reusing its memory: the
 // Value a Parse returns is valid until the next.
@@ -83,7 +75,7 @@ type Parser struct{ doc document }
 // Parse is Parse for data, reusing p's memory.
 func (p *Parser) Parse(data []byte) (Value, error) {
 	if len(data) > MaxSize {
-		return Value{}, errors.New("jsonscan: input larger than 2 GiB")
+		return Value{}, ErrTooLarge
 	}
 	i := skipSpace(data, 0)
 	p.doc = document{data: data, tape: p.doc.tape[:0]}
@@ -247,35 +239,13 @@ func (v Value) Elements(fn func(i int, value Value) bool) {
 	}
 }
 
-// structural marks the bytes skipValid stops at inside an object or array.
-var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
-
-// skipValid returns the end of the value starting at data[i], which is
-// known to be valid.
+// skipValid returns the end of the string, literal or number starting at
+// data[i], which is known to be valid (an object's or array's end is on
+// the tape).
 func skipValid(data []byte, i int) int {
 	switch data[i] {
 	case '"':
 		return stringEnd(data, i)
-	case '{', '[':
-		depth := 0
-		for {
-			for !structural[data[i]] {
-				i++
-			}
-			switch data[i] {
-			case '"':
-				i = stringEnd(data, i)
-				continue
-			case '{', '[':
-				depth++
-			default:
-				depth--
-			}
-			i++
-			if depth == 0 {
-				return i
-			}
-		}
 	case 't', 'n':
 		return i + 4
 	case 'f':
@@ -578,7 +548,7 @@ func (d *decoder) valueAt(i int) (any, int) {
 // unquote returns the string data[start:end] (with its quotes) holds.
 func (d *decoder) unquote(start, end int) string {
 	s := d.data[start+1 : end-1]
-	if !hasByte(s, '\\') && (isASCII(s) || utf8.Valid(s)) {
+	if !hasByte(s, '\\') && utf8.Valid(s) {
 		return string(s)
 	}
 	return string(appendUnquoted(make([]byte, 0, len(s)+8), s))

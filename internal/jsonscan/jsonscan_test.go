@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,5 +139,22 @@ func TestParserReuse(t *testing.T) {
 		if !reflect.DeepEqual(w, g) || string(want.Bytes()) != string(got.Bytes()) {
 			t.Fatalf("%s: Parser gave %v, Parse %v", in, g, w)
 		}
+		// Members and elements come from the tape, which the Parser reuses.
+		if w, g := walk(want), walk(got); !reflect.DeepEqual(w, g) {
+			t.Fatalf("%s: Parser walks to %q, Parse to %q", in, g, w)
+		}
 	}
+}
+
+// walk lists every member and element of v at every depth, with its text.
+func walk(v Value) []string {
+	var out []string
+	var visit func(path string, v Value)
+	visit = func(path string, v Value) {
+		out = append(out, path+"="+string(v.Bytes()))
+		v.Members(func(name string, m Value) bool { visit(path+"/"+name, m); return true })
+		v.Elements(func(i int, e Value) bool { visit(fmt.Sprintf("%s/%d", path, i), e); return true })
+	}
+	visit("", v)
+	return out
 }
