@@ -175,9 +175,6 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfi
 // loadIOCs loads the indicator bundles of --iocs; with none, the analysis
 // matches no indicators (and says which bundles it used: none).
 func loadIOCs(paths []string) (*iocs.Set, error) {
-	if len(paths) == 0 {
-		return &iocs.Set{}, nil
-	}
 	set, err := iocs.Load(paths...)
 	if err != nil {
 		return nil, fmt.Errorf("--iocs: %w", err)

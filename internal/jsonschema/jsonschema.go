@@ -6,6 +6,8 @@
 package jsonschema
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -16,7 +18,8 @@ import (
 
 // Schema is a parsed schema document.
 type Schema struct {
-	root map[string]any
+	root     map[string]any
+	patterns map[string]*regexp.Regexp // every pattern, compiled once by Parse
 }
 
 var known = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true, "$defs": true,
@@ -29,31 +32,39 @@ func Parse(data []byte) (*Schema, error) {
 	if err := json.Unmarshal(data, &root); err != nil {
 		return nil, err
 	}
-	if err := checkKeywords(root, "#"); err != nil {
+	s := &Schema{root: root, patterns: map[string]*regexp.Regexp{}}
+	if err := s.checkKeywords(root, "#"); err != nil {
 		return nil, err
 	}
-	return &Schema{root: root}, nil
+	return s, nil
 }
 
-func checkKeywords(s map[string]any, at string) error {
-	for k, v := range s {
+func (s *Schema) checkKeywords(sch map[string]any, at string) error {
+	for k, v := range sch {
 		if !known[k] {
 			return fmt.Errorf("%s: keyword %q not supported", at, k)
 		}
 		switch k {
+		case "pattern":
+			p, _ := v.(string)
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return fmt.Errorf("%s/pattern: %w", at, err)
+			}
+			s.patterns[p] = re
 		case "properties", "$defs":
 			for name, sub := range v.(map[string]any) {
-				if err := checkKeywords(sub.(map[string]any), at+"/"+k+"/"+name); err != nil {
+				if err := s.checkKeywords(sub.(map[string]any), at+"/"+k+"/"+name); err != nil {
 					return err
 				}
 			}
 		case "items":
-			if err := checkKeywords(v.(map[string]any), at+"/items"); err != nil {
+			if err := s.checkKeywords(v.(map[string]any), at+"/items"); err != nil {
 				return err
 			}
 		case "additionalProperties":
 			if m, ok := v.(map[string]any); ok {
-				if err := checkKeywords(m, at+"/additionalProperties"); err != nil {
+				if err := s.checkKeywords(m, at+"/additionalProperties"); err != nil {
 					return err
 				}
 			}
@@ -66,7 +77,7 @@ func checkKeywords(s map[string]any, at string) error {
 // its JSON pointer.
 func (s *Schema) Validate(data []byte) []error {
 	var doc any
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
 		return []error{err}
@@ -109,7 +120,7 @@ func typeOf(v any) string {
 
 func (s *Schema) check(sch map[string]any, v any, at string, errs *[]error) {
 	fail := func(format string, args ...any) {
-		*errs = append(*errs, fmt.Errorf("%s: %s", cmpOr(at, "/"), fmt.Sprintf(format, args...)))
+		*errs = append(*errs, fmt.Errorf("%s: %s", cmp.Or(at, "/"), fmt.Sprintf(format, args...)))
 	}
 	if ref, ok := sch["$ref"].(string); ok {
 		target := s.resolve(ref)
@@ -139,7 +150,7 @@ func (s *Schema) check(sch map[string]any, v any, at string, errs *[]error) {
 		}
 	}
 	if p, ok := sch["pattern"].(string); ok {
-		if str, isStr := v.(string); isStr && !regexp.MustCompile(p).MatchString(str) {
+		if str, isStr := v.(string); isStr && !s.patterns[p].MatchString(str) {
 			fail("%q does not match %s", str, p)
 		}
 	}
@@ -194,11 +205,4 @@ func equal(schemaValue, v any) bool {
 		return reflect.DeepEqual(schemaValue, f)
 	}
 	return reflect.DeepEqual(schemaValue, v)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
