@@ -332,10 +332,13 @@ func bundleFile(sha string) string { return "mobile-attack-" + sha + ".json" }
 // releaseName is a release as it is written in reports.
 var releaseName = regexp.MustCompile(`^Mobile ATT&CK [0-9]{1,3}\.[0-9]{1,3}$`)
 
+// mitreFileName is how MITRE names a Mobile ATT&CK release's bundle.
+var mitreFileName = regexp.MustCompile(`mobile-attack-([0-9]{1,3}\.[0-9]{1,3})\.json$`)
+
 // ReleaseFromFileName reads the release from a file named like MITRE's
 // (mobile-attack-18.1.json), or returns "".
 func ReleaseFromFileName(name string) string {
-	m := regexp.MustCompile(`mobile-attack-([0-9]{1,3}\.[0-9]{1,3})\.json$`).FindStringSubmatch(filepath.Base(name))
+	m := mitreFileName.FindStringSubmatch(filepath.Base(name))
 	if m == nil {
 		return ""
 	}
@@ -374,18 +377,9 @@ func Import(dir, file, release string) (*Data, error) {
 	return d, nil
 }
 
-var (
-	currentOnce sync.Once
-	current     *Data
-	currentErr  error
-)
-
 // Current is the release in use: the one imported into Dir, validated
 // again, or else the embedded one.
-func Current() (*Data, error) {
-	currentOnce.Do(func() { current, currentErr = load() })
-	return current, currentErr
-}
+var Current = sync.OnceValues(load)
 
 func load() (*Data, error) {
 	dir, err := Dir()
