@@ -25,8 +25,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/custos-ir/custos/internal/fsutil"
 	attackdata "github.com/custos-ir/custos/third_party/attack"
 )
@@ -288,12 +286,12 @@ func Parse(release string, r io.Reader) (*Data, error) {
 
 // Builtin is the embedded Mobile ATT&CK 18.1.
 var Builtin = sync.OnceValue(func() *Data {
-	zr, err := zstd.NewReader(bytes.NewReader(attackdata.Bundle))
+	r, err := attackdata.Open()
 	if err != nil {
 		panic(err)
 	}
-	defer zr.Close()
-	d, err := Parse(attackdata.Release, zr)
+	defer r.Close()
+	d, err := Parse(attackdata.Release, r)
 	if err != nil {
 		panic("embedded ATT&CK bundle: " + err.Error())
 	}

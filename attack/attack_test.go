@@ -1,15 +1,13 @@
 package attack
 
 import (
-	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/klauspost/compress/zstd"
 
 	attackdata "github.com/custos-ir/custos/third_party/attack"
 )
@@ -56,16 +54,16 @@ func TestBuiltin(t *testing.T) {
 }
 
 func builtinJSON(t *testing.T) []byte {
-	zr, err := zstd.NewReader(bytes.NewReader(attackdata.Bundle))
+	r, err := attackdata.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(zr); err != nil {
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }
 
 func TestImport(t *testing.T) {

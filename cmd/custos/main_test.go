@@ -263,12 +263,12 @@ func cmdAttackBundle(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: attackbundle FILE")
 	}
-	zr, err := zstd.NewReader(bytes.NewReader(attackdata.Bundle))
+	r, err := attackdata.Open()
 	ts.Check(err)
-	defer zr.Close()
+	defer r.Close()
 	f, err := os.Create(ts.MkAbs(args[0]))
 	ts.Check(err)
-	_, err = io.Copy(f, zr)
+	_, err = io.Copy(f, r)
 	ts.Check(err)
 	ts.Check(f.Close())
 }
