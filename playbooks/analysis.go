@@ -337,9 +337,6 @@ func (an *Analyzer) Event(origin ArchiveRef, d *collect.Device, e collect.Event)
 	return nil
 }
 
-// Fleet is the fleet context the analysis builds (LoadOptions.Fleet).
-func (an *Analyzer) Fleet() *Fleet { return an.fleet }
-
 // CountApp counts an app record in the fleet's prevalence. Every app
 // record of the analysis is counted before the first App call.
 func (an *Analyzer) CountApp(a collect.App) { an.fleet.CountApp(a) }

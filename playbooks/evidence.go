@@ -42,13 +42,16 @@ type LoadOptions struct {
 	EventTypes func(eventType string) bool
 	// Fleet and App stream the app records instead of holding them in
 	// Input.Apps: Fleet counts every app record of every archive as it is
-	// read, reading of each only what the count needs (Analyzer.Fleet);
+	// read, reading of each only what the count needs;
 	// once all are counted (an app's prevalence needs the whole fleet),
 	// App receives each again with its device, in a second pass over the
 	// archives. An app no device record of its archive describes is
 	// counted, not analysed.
 	App   func(origin ArchiveRef, d *collect.Device, a *collect.App) error
 	Fleet *Fleet
+	// Analyzer, when set, is what the evidence streams into: Events,
+	// EventTooLarge, EventTypes, Fleet and App are its own.
+	Analyzer *Analyzer
 }
 
 // LoadEvidence verifies each archive and reads its records in the same
@@ -56,6 +59,9 @@ type LoadOptions struct {
 // discarded unless AllowUnverified is set.
 func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 	in := Input{Origin: map[string]ArchiveRef{}}
+	if an := opts.Analyzer; an != nil {
+		opts.Events, opts.EventTooLarge, opts.EventTypes, opts.Fleet, opts.App = an.Event, an.EventTooLarge, an.Reads, an.fleet, an.App
+	}
 	streamApps := opts.Fleet != nil && opts.App != nil
 	type read struct {
 		path        string

@@ -144,8 +144,7 @@ func analyzeCase(c *preserve.Case, opts playbooks.LoadOptions, cfg analysisConfi
 		return nil, "", fmt.Errorf("case %s has no sealed evidence: run 'custos seal --case %s' first", c.Info.ID, c.Dir)
 	}
 	an := playbooks.NewAnalyzer(pbs, playbooks.Options{IOCs: cfg.iocs, Now: time.Now(), Tool: toolString(), DeveloperGroups: cfg.developerGroups})
-	opts.Events, opts.EventTooLarge = an.Event, an.EventTooLarge
-	opts.Fleet, opts.App, opts.EventTypes = an.Fleet(), an.App, an.Reads
+	opts.Analyzer = an
 	in, err := playbooks.LoadEvidence(archives, opts)
 	if err != nil {
 		return nil, "", err
