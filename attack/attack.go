@@ -11,7 +11,6 @@
 package attack
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -163,11 +162,15 @@ func (o *stixObject) active() bool { return !o.Revoked && !o.Deprecated }
 // bundle, the Mobile domain, tactic TA0041 with at least one active
 // technique.
 func Parse(release string, r io.Reader) (*Data, error) {
-	h := sha256.New()
-	raw, err := io.ReadAll(io.LimitReader(io.TeeReader(r, h), MaxBundle+1))
+	raw, err := io.ReadAll(io.LimitReader(r, MaxBundle+1))
 	if err != nil {
 		return nil, err
 	}
+	return parse(release, raw)
+}
+
+// parse is Parse of a bundle read whole.
+func parse(release string, raw []byte) (*Data, error) {
 	if len(raw) > MaxBundle {
 		return nil, fmt.Errorf("bundle larger than %d bytes", MaxBundle)
 	}
@@ -181,7 +184,8 @@ func Parse(release string, r io.Reader) (*Data, error) {
 	if bundle.Type != "bundle" {
 		return nil, fmt.Errorf("not a STIX bundle (type %q)", bundle.Type)
 	}
-	d := &Data{Release: release, SHA256: hex.EncodeToString(h.Sum(nil)), revoked: map[string]string{}}
+	sum := sha256.Sum256(raw)
+	d := &Data{Release: release, SHA256: hex.EncodeToString(sum[:]), revoked: map[string]string{}}
 	byID := map[string]*stixObject{}
 	mobile := false
 	for i := range bundle.Objects {
@@ -358,7 +362,7 @@ func Import(dir, file, release string) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := Parse(release, bytes.NewReader(raw))
+	d, err := parse(release, raw) // read once, written as read
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
