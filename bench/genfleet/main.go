@@ -1,10 +1,8 @@
-// Command genfleet writes a case with one acquisition of a synthetic
-// Android fleet of exact size (devices, apps and events per device), for
-// the analysis benchmark (bench/analyze.sh). The fleet is what custos
-// meets: every phone starts apps, resolves names, connects and locks; one
-// in a hundred was driven over ADB and carries a sideloaded app; one in a
-// hundred is non-compliant. Records point into raw files that hold what
-// they point at. Output depends on the flags only.
+// Command genfleet writes a case with one acquisition of the synthetic
+// Android fleet of internal/synthfleet, of exact size (devices, apps and
+// events per device), for the analysis benchmark (bench/analyze.sh).
+// Records point into raw files that hold what they point at. Output
+// depends on the flags only.
 package main
 
 import (
@@ -16,10 +14,11 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/internal/synthfleet"
 	"github.com/custos-ir/custos/preserve"
 )
 
-var baseTime = time.Date(2026, time.November, 26, 6, 0, 0, 0, time.UTC)
+var baseTime = synthfleet.Base
 
 func main() {
 	caseDir := flag.String("case", "", "case directory to create")
@@ -61,7 +60,7 @@ func run(dir string, nDevices, nApps, nEvents int) error {
 				if j > 0 {
 					b.WriteByte(',')
 				}
-				fmt.Fprintf(b, `{"packageName":%q}`, appID(i, j))
+				fmt.Fprintf(b, `{"packageName":%q}`, synthfleet.AppID(i, j))
 			}
 			b.WriteString("]}")
 		})
@@ -108,57 +107,21 @@ func capture(st *collect.Staging, member string, n int, elem func(b *strings.Bui
 	return st.Capture("amapi", &collect.Exchange{Started: baseTime, Finished: baseTime, Note: "synthetic"}, []byte(b.String()), true)
 }
 
-func appID(i, j int) string {
-	if i%100 == 1 && j == 0 {
-		return "com.example.sideloaded" + strconv.Itoa(i)
-	}
-	return "com.example.app" + strconv.Itoa((i*7+j)%400)
-}
-
-var eventTypes = []string{"app_process_start", "dns", "connect", "keyguard_secured", "keyguard_dismissed"}
-
 func writeDevice(st *collect.Staging, i, k, nApps, nEvents int, devRef, evRef collect.RawRef) error {
-	seen := baseTime.Add(-time.Duration(i%600) * time.Minute)
-	d := collect.Device{Key: fmt.Sprintf("amapi:%08d", i), Source: "amapi", SourceID: fmt.Sprintf("%08d", i),
-		Name: "Google Pixel 8", Platform: "android", OSVersion: "15", SecurityPatchLevel: "2026-10-05", Model: "Pixel 8",
-		Manufacturer: "Google", Serial: fmt.Sprintf("SN%08d", i), Ownership: "corporate", ManagementMode: "fully_managed",
-		Category: "default", LastSeenAt: &seen, Compliance: "compliant", Compromised: collect.Compromised{Value: "false"},
-		Raw: collect.RawRef{Path: devRef.Path, SHA256: devRef.SHA256, Pointer: "/devices/" + strconv.Itoa(k)}}
-	if i%100 == 2 {
-		d.Compliance = "noncompliant"
+	ref := func(from collect.RawRef, pointer string) collect.RawRef {
+		return collect.RawRef{Path: from.Path, SHA256: from.SHA256, Pointer: pointer}
 	}
+	d := synthfleet.Device(i, ref(devRef, "/devices/"+strconv.Itoa(k)))
 	if err := st.Device(d); err != nil {
 		return err
 	}
 	for j := range nApps {
-		a := collect.App{DeviceKey: d.Key, AppID: appID(i, j), Name: "App " + strconv.Itoa(j), Version: "1.0",
-			InstallSource: "store", APKSHA256: fmt.Sprintf("%064x", (i*7+j)%400),
-			Raw: collect.RawRef{Path: devRef.Path, SHA256: devRef.SHA256, Pointer: fmt.Sprintf("/devices/%d/applicationReports/%d", k, j)}}
-		if i%100 == 1 && j == 0 {
-			a.InstallSource = "sideloaded"
-		}
-		if err := st.App(a); err != nil {
+		if err := st.App(synthfleet.App(&d, i, j, ref(devRef, fmt.Sprintf("/devices/%d/applicationReports/%d", k, j)))); err != nil {
 			return err
 		}
 	}
 	for j := range nEvents {
-		typ := eventTypes[j%len(eventTypes)]
-		if i%100 == 1 && j%5 == 0 {
-			typ = "adb_shell_command"
-		}
-		fields := map[string]any{"event_id": strconv.Itoa(j)}
-		switch typ {
-		case "app_process_start":
-			fields["process_name"], fields["apk_sha256_hash"], fields["uid"], fields["pid"] = appID(i, j%nApps), fmt.Sprintf("%064x", j), 10123.0, float64(3000+j)
-		case "dns":
-			fields["hostname"], fields["resolved_ip_addresses"], fields["total_ip_addresses_returned"] = "example.org", []any{"93.184.215.14"}, 1.0
-		case "connect":
-			fields["destination_ip_address"], fields["destination_port"], fields["package_name"] = "93.184.215.14", 443.0, "com.android.chrome"
-		case "adb_shell_command":
-			fields["shell_cmd"] = "dumpsys battery"
-		}
-		e := collect.Event{DeviceKey: d.Key, Time: seen.Add(-time.Duration(nEvents-j) * time.Minute), Type: typ, Fields: fields,
-			Raw: collect.RawRef{Path: evRef.Path, SHA256: evRef.SHA256, Pointer: fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", k, j)}}
+		e := synthfleet.Event(&d, i, j, nEvents, nApps, ref(evRef, fmt.Sprintf("/messages/%d/data/usageLogEvents/%d", k, j)))
 		if err := st.Event(e); err != nil {
 			return err
 		}
