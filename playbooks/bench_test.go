@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-ir/custos/bench/synthfleet"
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/internal/procstat"
-	"github.com/custos-ir/custos/internal/synthfleet"
 	"github.com/custos-ir/custos/iocs"
 )
 
 // BenchmarkAnalyze runs every built-in playbook and Amnesty's four bundles
-// over the synthetic fleet of internal/synthfleet, CUSTOS_BENCH_DEVICES
+// over the synthetic fleet of bench/synthfleet, CUSTOS_BENCH_DEVICES
 // Android devices (default 10,000) with 50 apps and 50 events each,
 // streamed through the Analyzer
 // as an analysis streams them: the apps counted, then evaluated, the

@@ -1,5 +1,5 @@
 // Command genfleet writes a case with one acquisition of the synthetic
-// Android fleet of internal/synthfleet, of exact size (devices, apps and
+// Android fleet of bench/synthfleet, of exact size (devices, apps and
 // events per device), for the analysis benchmark (bench/analyze.sh).
 // Records point into raw files that hold what they point at. Output
 // depends on the flags only.
@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custos-ir/custos/bench/synthfleet"
 	"github.com/custos-ir/custos/collect"
-	"github.com/custos-ir/custos/internal/synthfleet"
 	"github.com/custos-ir/custos/preserve"
 )
 
