@@ -319,10 +319,17 @@ var hashNames = strings.NewReplacer("sha-256", "sha256", "sha-1", "sha1", "sha-5
 
 // normalise makes values comparable: hashes, domains, addresses and
 // e-mail addresses are case-insensitive; identifiers and paths are not.
+// Values are usually normal already (an analysis asks millions of times),
+// and are then returned as they are.
 func normalise(key, v string) string {
-	v = strings.TrimSpace(v)
+	if trimmed(v) {
+		v = strings.TrimSpace(v)
+	}
 	switch {
 	case strings.Contains(key, "hashes.") || strings.HasPrefix(key, "app:cert."):
+		if lowerHex(v) {
+			return v
+		}
 		return strings.ToLower(strings.ReplaceAll(v, ":", ""))
 	case key == "domain-name:value":
 		return strings.TrimSuffix(strings.ToLower(v), ".")
@@ -330,6 +337,26 @@ func normalise(key, v string) string {
 		return strings.ToLower(v)
 	}
 	return v
+}
+
+// trimmed reports whether strings.TrimSpace might change v: it starts or
+// ends with white space, or with a byte of a multi-byte character.
+func trimmed(v string) bool {
+	if v == "" {
+		return false
+	}
+	first, last := v[0], v[len(v)-1]
+	return first <= ' ' || first >= 0x80 || last <= ' ' || last >= 0x80
+}
+
+// lowerHex reports whether v is lower-case hexadecimal digits only.
+func lowerHex(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func looksLikeIP(v string) bool {

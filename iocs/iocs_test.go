@@ -167,3 +167,31 @@ func BenchmarkLoadPublished(b *testing.B) {
 		}
 	}
 }
+
+// normalise returns what the plain rules give (trim, then lower-case and
+// strip colons from hashes, lower-case domains and addresses), with or
+// without its shortcut for values that are normal already.
+func FuzzNormalise(f *testing.F) {
+	for _, s := range []string{"", " ", "abc", "ABC", " ab:cd ", "\u00a0x\u00a0", "Example.COM.", "é", "x\u2028", "0a0b", "0A:0B"} {
+		f.Add(s)
+	}
+	reference := func(key, v string) string {
+		v = strings.TrimSpace(v)
+		switch {
+		case strings.Contains(key, "hashes.") || strings.HasPrefix(key, "app:cert."):
+			return strings.ToLower(strings.ReplaceAll(v, ":", ""))
+		case key == "domain-name:value":
+			return strings.TrimSuffix(strings.ToLower(v), ".")
+		case key == "email-addr:value", key == "ipv4-addr:value", key == "ipv6-addr:value":
+			return strings.ToLower(v)
+		}
+		return v
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, key := range Keys {
+			if got, want := normalise(key, v), reference(key, v); got != want {
+				t.Fatalf("normalise(%q, %q) = %q, want %q", key, v, got, want)
+			}
+		}
+	})
+}

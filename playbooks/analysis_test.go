@@ -396,3 +396,30 @@ func TestWriteJSONMatchesEncoder(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written elements of findings.json are what json.MarshalIndent
+// writes, whatever the strings hold and whichever members are empty.
+func FuzzAppendElements(f *testing.F) {
+	f.Add("amapi:1", "T1623.001", "not_observable", "no <source> & none", "", "SN\u2028", 2)
+	f.Add("", "", "", "", "\xff", "", 0)
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g string, same int) {
+		cov := Coverage{Device: a, Technique: b, State: c, Why: d}
+		dev := DeviceSummary{Key: a, Name: b, Platform: c, OSVersion: d, Ownership: e, Compliance: g, Source: a,
+			User: e, Serial: g, LastSeenAt: d, Archive: b, State: c}
+		for i := range same % 4 {
+			dev.SameDeviceAs = append(dev.SameDeviceAs, fmt.Sprint(a, i))
+		}
+		for _, x := range []struct {
+			got []byte
+			v   any
+		}{{appendCoverage(nil, &cov), &cov}, {appendDevice(nil, &dev), &dev}} {
+			want, err := json.MarshalIndent(x.v, "    ", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(x.got, want) {
+				t.Fatalf("got\n%s\nwant\n%s", x.got, want)
+			}
+		}
+	})
+}

@@ -30,14 +30,19 @@ type chunk[T any] struct {
 
 // decodeLines reads r's lines in chunks, decodes the chunks on every core
 // (decode appends the records of one line to recs) and hands the records
-// to use in order, on the calling goroutine. A line longer than
-// maxRecordLine goes to tooLong instead, not held. Decoding runs a few
-// chunks ahead of use, and no further.
+// to use in order, on the calling goroutine; a record is valid during
+// use only (its memory is reused). A line longer than maxRecordLine goes
+// to tooLong instead, not held. Decoding runs a few chunks ahead of use,
+// and no further.
 func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T, in *interner) ([]T, error), use func(n int, rec *T) error, tooLong func(n int) error) error {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk[T])
 	ordered := make(chan *chunk[T], 2*workers)
 	stop := make(chan struct{})
+	// Chunks are reused once used: their bytes and records are most of
+	// what reading millions of records would allocate. At most
+	// len(ordered) + workers + 2 are in flight.
+	free := make(chan *chunk[T], cap(ordered)+workers+2)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -52,7 +57,7 @@ func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T, in *inte
 	go func() {
 		defer close(ordered)
 		defer close(work)
-		readErr <- splitChunks(r, func(c *chunk[T]) bool {
+		readErr <- splitChunks(r, free, func(c *chunk[T]) bool {
 			c.ready = make(chan struct{})
 			select {
 			case ordered <- c:
@@ -90,6 +95,10 @@ func decodeLines[T any](r io.Reader, decode func(line []byte, recs []T, in *inte
 				if err := tooLong(n); err != nil {
 					return err
 				}
+			}
+			select {
+			case free <- c:
+			default:
 			}
 		}
 		return nil
@@ -135,12 +144,21 @@ func (c *chunk[T]) decode(decode func([]byte, []T, *interner) ([]T, error), in *
 }
 
 // splitChunks reads r and calls emit with chunks of whole lines, in
-// order, until r ends or emit returns false.
-func splitChunks[T any](r io.Reader, emit func(*chunk[T]) bool) error {
+// order, until r ends or emit returns false. It takes the chunks from
+// free where it can.
+func splitChunks[T any](r io.Reader, free chan *chunk[T], emit func(*chunk[T]) bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	n := 1
 	for {
-		c := &chunk[T]{first: n, data: make([]byte, 0, chunkSize+4096)}
+		var c *chunk[T]
+		select {
+		case c = <-free:
+			clear(c.recs) // what they point at is not kept alive
+			*c = chunk[T]{data: c.data[:0], over: c.over[:0], recs: c.recs[:0], lines: c.lines[:0]}
+		default:
+			c = &chunk[T]{data: make([]byte, 0, chunkSize+4096)}
+		}
+		c.first = n
 		for len(c.data) < chunkSize {
 			start := len(c.data)
 			over := false
@@ -212,9 +230,17 @@ func (in *interner) str(v jsonscan.Value) (string, bool) {
 	if !plain || in == nil {
 		return v.String()
 	}
+	return in.text(b), true
+}
+
+// text returns b as a string, interned.
+func (in *interner) text(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
 	slot := &in.slots[maphash.Bytes(in.seed, b)%internSlots]
 	if *slot != string(b) {
 		*slot = string(b)
 	}
-	return *slot, true
+	return *slot
 }

@@ -83,3 +83,43 @@ func TestDecodeLines(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Chunks are reused once used: across many chunks, each record is still
+// its own line's, whether a line gives no record, one or two.
+func TestDecodeLinesReusesChunks(t *testing.T) {
+	var in strings.Builder
+	const lines = 200_000 // about 40 chunks
+	for n := 1; n <= lines; n++ {
+		fmt.Fprintf(&in, "%d:%s\n", n, strings.Repeat("z", n%50))
+	}
+	decode := func(line []byte, recs []string, _ *interner) ([]string, error) {
+		s := string(bytes.TrimSuffix(line, []byte("\n")))
+		switch n := len(s) % 3; n {
+		case 0:
+			return recs, nil
+		case 1:
+			return append(recs, s), nil
+		default:
+			return append(recs, s, s+"!"), nil
+		}
+	}
+	var want, got []string
+	for n := 1; n <= lines; n++ {
+		want, _ = decode(fmt.Appendf(nil, "%d:%s\n", n, strings.Repeat("z", n%50)), want, nil)
+	}
+	err := decodeLines(strings.NewReader(in.String()), decode, func(n int, s *string) error {
+		if !strings.HasPrefix(*s, fmt.Sprint(n)+":") {
+			return fmt.Errorf("line %d handed as %.20q", n, *s)
+		}
+		got = append(got, *s)
+		return nil
+	}, nil)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d records, %v; want %d", len(got), err, len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("record %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -171,13 +171,15 @@ type evaluation struct {
 	device  string // the device whose earlier events Earlier reads
 	hits    []*iocs.Indicator
 	view    EventView
-	boxed   any // env, as expr.Run takes it: boxed once per record
+	boxed   any   // &env, as the VM takes it
+	vm      vm.VM // reused: a VM's stack is allocated once
 }
 
 func newEvaluation(set *iocs.Set, now time.Time, fleet *Fleet, h *history) *evaluation {
 	ev := &evaluation{iocs: set, now: now, history: h}
 	ev.env = Env{Fleet: fleet.view(), IOC: ev.ioc, IOCs: ev.describe, Earlier: ev.earlier, DaysSince: ev.daysSince}
 	ev.view.bind()
+	ev.boxed = &ev.env
 	return ev
 }
 
@@ -190,9 +192,11 @@ func (ev *evaluation) record(d *collect.Device, app *collect.App, e *collect.Eve
 	}
 	ev.device = d.Key
 	ev.hits = ev.hits[:0]
-	ev.boxed = ev.env
 	return ev
 }
+
+// run runs an expression on the records set.
+func (ev *evaluation) run(prog *vm.Program) (any, error) { return ev.vm.Run(prog, ev.boxed) }
 
 // next prepares the evaluation of another playbook on the same records.
 func (ev *evaluation) next() *evaluation {
@@ -538,7 +542,7 @@ func (p *Playbook) precondition(env *evaluation) (bool, error) {
 	if p.pre == nil {
 		return true, nil
 	}
-	ok, err := expr.Run(p.pre, env.boxed)
+	ok, err := env.run(p.pre)
 	if err != nil {
 		return false, fmt.Errorf("%s: precondition: %w", p.ID, err)
 	}
@@ -547,7 +551,7 @@ func (p *Playbook) precondition(env *evaluation) (bool, error) {
 
 // matches runs the match expression.
 func (p *Playbook) matches(env *evaluation) (bool, error) {
-	ok, err := expr.Run(p.match, env.boxed)
+	ok, err := env.run(p.match)
 	if err != nil {
 		return false, fmt.Errorf("%s: match: %w", p.ID, err)
 	}
@@ -559,7 +563,7 @@ func (p *Playbook) matches(env *evaluation) (bool, error) {
 func (p *Playbook) Adjusted(env *evaluation) (severity, confidence string, why []string) {
 	severity, confidence = p.Severity, p.Confidence
 	for i, prog := range p.adjust {
-		ok, err := expr.Run(prog, env.boxed)
+		ok, err := env.run(prog)
 		if err != nil || ok != true {
 			continue
 		}
@@ -579,7 +583,7 @@ func (p *Playbook) Adjusted(env *evaluation) (severity, confidence string, why [
 func (p *Playbook) FactValues(env *evaluation) []Fact {
 	var out []Fact
 	for i, prog := range p.facts {
-		v, err := expr.Run(prog, env.boxed)
+		v, err := env.run(prog)
 		s := fmt.Sprint(v)
 		if err != nil {
 			s = "(unavailable: " + err.Error() + ")"

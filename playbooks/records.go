@@ -38,6 +38,9 @@ func decodeEvent(line []byte, e *collect.Event, in *interner, reads func(eventTy
 }
 
 func fastApp(line []byte, a *collect.App, in *interner) bool {
+	if flatApp(line, a, in) {
+		return true
+	}
 	doc, err := in.parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
@@ -154,6 +157,126 @@ func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) b
 		return ok
 	})
 	return ok
+}
+
+// flatApp reads an app record as custos writes it (jsonscan.FlatMembers:
+// compact, plain strings), in one pass over the line; false for any other.
+func flatApp(line []byte, a *collect.App, in *interner) bool {
+	*a = collect.App{}
+	var seen uint32
+	end, ok := jsonscan.FlatMembers(line, func(name []byte, kind byte, v []byte) bool {
+		var dst *string
+		var bit uint32
+		switch string(name) {
+		case "device_key":
+			dst, bit = &a.DeviceKey, 1<<0
+		case "app_id":
+			dst, bit = &a.AppID, 1<<1
+		case "source_app_id":
+			dst, bit = &a.SourceAppID, 1<<2
+		case "name":
+			dst, bit = &a.Name, 1<<3
+		case "version":
+			dst, bit = &a.Version, 1<<4
+		case "publisher":
+			dst, bit = &a.Publisher, 1<<5
+		case "install_source":
+			dst, bit = &a.InstallSource, 1<<6
+		case "installer":
+			dst, bit = &a.Installer, 1<<7
+		case "apk_sha256":
+			dst, bit = &a.APKSHA256, 1<<8
+		case "signing_cert_sha1":
+			dst, bit = &a.SigningCertSHA1, 1<<9
+		case "signing_cert_sha256":
+			dst, bit = &a.SigningCertSHA256, 1<<10
+		case "state":
+			dst, bit = &a.State, 1<<11
+		case "managed":
+			if kind != 't' && kind != 'f' {
+				return false
+			}
+			bit = 1 << 12
+			b := kind == 't'
+			a.Managed = &b
+		case "prevalence":
+			if kind != '0' {
+				return false
+			}
+			bit = 1 << 13
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return false
+			}
+			a.Prevalence = n
+		case "raw":
+			bit = 1 << 14
+			if kind != '{' || !flatRawRef(v, &a.Raw, in) {
+				return false
+			}
+		case "device_ref":
+			bit = 1 << 15
+			a.DeviceRef = &collect.RawRef{}
+			if kind != '{' || !flatRawRef(v, a.DeviceRef, in) {
+				return false
+			}
+		default:
+			return false
+		}
+		if dst != nil {
+			if kind != '"' {
+				return false
+			}
+			*dst = in.text(v)
+		}
+		if seen&bit != 0 {
+			return false // repeated: encoding/json decides
+		}
+		seen |= bit
+		return true
+	})
+	return ok && onlySpace(line[end:])
+}
+
+// flatRawRef reads a raw reference of a flat record: an object of the
+// three strings.
+func flatRawRef(obj []byte, r *collect.RawRef, in *interner) bool {
+	var seen uint32
+	_, ok := jsonscan.FlatMembers(obj, func(name []byte, kind byte, v []byte) bool {
+		if kind != '"' {
+			return false
+		}
+		var bit uint32
+		switch string(name) {
+		case "path":
+			bit = 1 << 0
+			r.Path = in.text(v)
+		case "sha256":
+			bit = 1 << 1
+			r.SHA256 = in.text(v)
+		case "pointer":
+			bit = 1 << 2
+			r.Pointer = string(v) // one for each record
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+	return ok
+}
+
+// onlySpace reports whether b is JSON white space only.
+func onlySpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // fastRawRef reads a raw reference: an object of the three strings.

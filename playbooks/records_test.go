@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,6 +15,30 @@ var appSeeds = []string{
 	`{"device_key":"x","DEVICE_KEY":"y"}`, `{"device_key":"x","device_key":"y"}`, `{"device_key":null}`, `{"prevalence":1.5}`,
 	`{"prevalence":-0}`, `{"prevalence":99999999999999999999}`, `{"managed":null}`, `{"extra":1}`, `{"raw":{"path":"a","path":"b"}}`,
 	`{"name":"caf\u00e9 \ud800 \"q\""} trailing`, `[]`, `{"name":"\xff"}`, `{"device_ref":null}`,
+	`{"device_key":"amapi:d","app_id":"com.x","name":"X","version":"1.2","install_source":"store","apk_sha256":"ab","managed":false,"prevalence":-0,"raw":{"path":"p","sha256":"s","pointer":"/a/0"},"device_ref":{}}`,
+	`{"raw":{"path":"a","sha256":"b","pointer":"c","x":{}}}`, `{"raw":{"path":{"a":{}}}}`, `{"raw":{}} `, `{"name":"x"}x`, `{"state":1}`,
+}
+
+// Records as custos writes them take the flat path: it is the one an
+// analysis of millions of records relies on.
+func TestAppRecordsAreFlat(t *testing.T) {
+	managed := true
+	for _, a := range []collect.App{
+		{DeviceKey: "amapi:enterprises/e/devices/d", AppID: "com.example.app", Name: "Example App", Version: "1.2.3",
+			InstallSource: "sideloaded", Installer: "com.android.shell", APKSHA256: strings.Repeat("ab", 32), Managed: &managed,
+			Prevalence: 7, Raw: collect.RawRef{Path: "raw/amapi/000001.json", SHA256: strings.Repeat("cd", 32), Pointer: "/devices/0/applicationReports/3"}},
+		{DeviceKey: "intune:1", Name: "Teams", Publisher: "Microsoft Corporation", State: "installed",
+			DeviceRef: &collect.RawRef{Path: "raw/intune/000004.json", Pointer: "/value/0"}},
+	} {
+		line, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got collect.App
+		if !flatApp(append(line, '\n'), &got, newInterner()) || !reflect.DeepEqual(got, a) {
+			t.Errorf("%s: not read flat (%+v)", line, got)
+		}
+	}
 }
 
 var eventSeeds = []string{
@@ -28,13 +53,23 @@ func FuzzDecodeApp(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var fast collect.App
-		if !fastApp(line, &fast, newInterner()) {
-			return
+		// Both fast paths: the flat one, and fastApp, which falls back.
+		var flat, fast collect.App
+		isFlat, isFast := flatApp(line, &flat, newInterner()), fastApp(line, &fast, newInterner())
+		if isFlat && !isFast {
+			t.Fatalf("%s: flat but not fast", line)
 		}
-		var want collect.App
-		if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(fast, want) {
-			t.Fatalf("%s:\nfast %+v\nencoding/json %+v (%v)", line, fast, want, err)
+		check := func(path string, got collect.App) {
+			var want collect.App
+			if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s:\n%s %+v\nencoding/json %+v (%v)", line, path, got, want, err)
+			}
+		}
+		if isFlat {
+			check("flat", flat)
+		}
+		if isFast {
+			check("fast", fast)
 		}
 	})
 }

@@ -17,17 +17,28 @@ import (
 )
 
 func main() {
-	// CUSTOS_CPUPROFILE names a file for a CPU profile of the run, for
-	// the benchmarks (docs/performance.md).
+	os.Exit(profiled(func() int { return run(os.Args, os.Stdout, os.Stderr) }))
+}
+
+// profiled runs fn with the profiles the environment asks for, for the
+// benchmarks (docs/performance.md): CUSTOS_CPUPROFILE names a file for a
+// CPU profile of the run, CUSTOS_MEMPROFILE one for its allocations.
+func profiled(fn func() int) int {
 	if path := os.Getenv("CUSTOS_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			code := run(os.Args, os.Stdout, os.Stderr)
-			pprof.StopCPUProfile()
-			f.Close()
-			os.Exit(code)
+			defer f.Close()
+			defer pprof.StopCPUProfile()
 		}
 	}
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	if path := os.Getenv("CUSTOS_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	return fn()
 }
 
 // run executes the command line and returns the exit code.
