@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -239,9 +240,9 @@ type Analyzer struct {
 	findings  map[string]*Finding // event-scope findings by playbook and device
 	order     []string
 	listed    []listedFinding // device- and app-scope findings
-	eval      *evaluation     // what app and device expressions run in
-	eventEval *evaluation     // what event expressions run in
-	pre       []devicePrecondition
+	eval      *evaluation     // what app and device expressions run in (rec's)
+	rec       *recordEvaluator
+	eventEval *evaluation // what event expressions run in
 	read      int
 	orphans   int
 	tooLarge  int
@@ -256,13 +257,13 @@ func NewAnalyzer(pbs []*Playbook, opts Options) *Analyzer {
 	an := &Analyzer{pbs: pbs, opts: opts, byType: map[string][]*Playbook{}, findings: map[string]*Finding{}, fleet: NewFleet()}
 	an.fleet.developer = opts.DeveloperGroups
 	an.history = newHistory(pbs)
-	an.eval = newEvaluation(opts.IOCs, an.now(), an.fleet, an.history)
+	an.rec = an.newRecordEvaluator()
+	an.eval = an.rec.ev
 	// Events are read while apps are still being counted: what an event
 	// sees of the fleet is the declared groups, never a partial count.
 	eventFleet := NewFleet()
 	eventFleet.developer = opts.DeveloperGroups
 	an.eventEval = newEvaluation(opts.IOCs, an.now(), eventFleet, an.history)
-	an.pre = make([]devicePrecondition, len(pbs))
 	for _, p := range pbs {
 		for _, t := range p.EventTypes {
 			an.byType[t] = append(an.byType[t], p)
@@ -346,16 +347,74 @@ func (an *Analyzer) CountApp(a collect.App) { an.fleet.CountApp(a) }
 // evaluated once for the apps of one device record, so a caller passes
 // each device record at its own address (as LoadEvidence does).
 func (an *Analyzer) App(origin ArchiveRef, d *collect.Device, a *collect.App) error {
-	ev := an.eval.record(d, a, nil)
-	for i, p := range an.pbs {
+	found, err := an.rec.app(origin, d, a, nil)
+	an.list(found)
+	return err
+}
+
+// list lists findings of device- and app-scope playbooks, in the order
+// their records came.
+func (an *Analyzer) list(found []listedFinding) {
+	for _, l := range found {
+		l.seq = len(an.listed)
+		an.listed = append(an.listed, l)
+	}
+}
+
+// A recordEvaluator runs device- and app-scope playbooks on one
+// goroutine: an analysis evaluates the apps of an archive on every core,
+// each with its own.
+type recordEvaluator struct {
+	pbs []*Playbook
+	ev  *evaluation
+	pre []devicePrecondition // per playbook
+	rec collect.App          // the app record being evaluated, for evalApps
+}
+
+func (an *Analyzer) newRecordEvaluator() *recordEvaluator {
+	return &recordEvaluator{pbs: an.pbs, ev: newEvaluation(an.opts.IOCs, an.now(), an.fleet, an.history), pre: make([]devicePrecondition, len(an.pbs))}
+}
+
+// app appends the findings of the app-scope playbooks on a to found.
+func (r *recordEvaluator) app(origin ArchiveRef, d *collect.Device, a *collect.App, found []listedFinding) ([]listedFinding, error) {
+	r.ev.record(d, a, nil)
+	for i, p := range r.pbs {
 		if p.Scope != "app" || !p.Applies(d) {
 			continue
 		}
-		if err := an.evaluate(i, origin, ev); err != nil {
-			return fmt.Errorf("app %s of %s: %w", a.AppID, d.Key, err)
+		var err error
+		if found, err = r.evaluate(i, origin, found); err != nil {
+			return found, fmt.Errorf("app %s of %s: %w", a.AppID, d.Key, err)
 		}
 	}
-	return nil
+	return found, nil
+}
+
+// evalApps decodes an apps file of origin and runs the app-scope
+// playbooks on its records, both on every core; the findings are listed
+// in record order, as App lists them. byKey holds the archive's devices.
+// Every app record has been counted (the fleet is read, not written).
+func (an *Analyzer) evalApps(r io.Reader, origin ArchiveRef, byKey map[string]*collect.Device) error {
+	an.fleet.settle()
+	type evaluated struct{ found []listedFinding }
+	return decodeLines(r, func(line []byte, recs []evaluated, in *interner) ([]evaluated, error) {
+		if in.rec == nil {
+			in.rec = an.newRecordEvaluator()
+		}
+		w := in.rec
+		if err := decodeApp(line, &w.rec, in); err != nil {
+			return recs, err
+		}
+		d := byKey[w.rec.DeviceKey]
+		if d == nil {
+			return append(recs, evaluated{}), nil // counted, not analysed
+		}
+		found, err := w.app(origin, d, &w.rec, nil)
+		return append(recs, evaluated{found}), err
+	}, func(_ int, e *evaluated) error {
+		an.list(e.found)
+		return nil
+	}, tooLongRecord)
 }
 
 // devicePrecondition is the last device a playbook's device-only
@@ -374,31 +433,30 @@ type listedFinding struct {
 	f       Finding
 }
 
-// evaluate runs playbook number i on a device, or an app of it, and
-// lists its finding.
-func (an *Analyzer) evaluate(i int, origin ArchiveRef, ev *evaluation) error {
-	p := an.pbs[i]
-	env := ev.next()
+// evaluate runs playbook number i on the records set in r.ev, and appends
+// its finding to found if it matches.
+func (r *recordEvaluator) evaluate(i int, origin ArchiveRef, found []listedFinding) ([]listedFinding, error) {
+	p := r.pbs[i]
+	env := r.ev.next()
 	var ok bool
 	var err error
-	if c := &an.pre[i]; p.preDevice && c.device == env.env.Device && c.key == env.env.Device.Key {
+	if c := &r.pre[i]; p.preDevice && c.device == env.env.Device && c.key == env.env.Device.Key {
 		ok = c.ok
 	} else if ok, err = p.precondition(env); err == nil && p.preDevice {
 		*c = devicePrecondition{env.env.Device, env.env.Device.Key, ok}
 	}
 	if err != nil || !ok {
-		return err
+		return found, err
 	}
 	if ok, err = p.matches(env); err != nil || !ok {
-		return err
+		return found, err
 	}
 	f := newFinding(p, env, origin)
 	sev, conf, why := p.Adjusted(env)
 	f.Severity, f.Confidence, f.BaseConfidence = sev, conf, conf
 	f.Adjustments = why
 	f.addIndicators(env.hits)
-	an.listed = append(an.listed, listedFinding{pb: i, seq: len(an.listed), f: f})
-	return nil
+	return append(found, listedFinding{pb: i, f: f}), nil
 }
 
 // now is the analysis time.
@@ -470,15 +528,18 @@ func (an *Analyzer) Finish(in Input) (*Analysis, error) {
 	sort.Slice(devices, func(i, j int) bool { return devices[i].Key < devices[j].Key })
 	for k := range devices {
 		d := &devices[k]
-		ev := an.eval.record(d, nil, nil)
+		an.rec.ev.record(d, nil, nil)
+		var found []listedFinding
 		for i, p := range pbs {
 			if p.Scope != "device" || !p.Applies(d) {
 				continue
 			}
-			if err := an.evaluate(i, in.Origin[d.Key], ev); err != nil {
+			var err error
+			if found, err = an.rec.evaluate(i, in.Origin[d.Key], found); err != nil {
 				return nil, fmt.Errorf("device %s: %w", d.Key, err)
 			}
 		}
+		an.list(found)
 	}
 	slices.SortStableFunc(an.listed, func(x, y listedFinding) int {
 		return cmp.Or(strings.Compare(x.f.Device, y.f.Device), cmp.Compare(x.pb, y.pb), cmp.Compare(x.seq, y.seq))

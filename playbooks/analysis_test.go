@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -422,4 +423,66 @@ func FuzzAppendElements(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Apps evaluated on every core (evalApps) give the findings App gives
+// one record at a time, in the same order.
+func TestEvalAppsMatchesApp(t *testing.T) {
+	pbs, err := LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := iocs.Load("../third_party/iocs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var devices []collect.Device
+	var lines bytes.Buffer
+	var apps []collect.App
+	for i := range 400 {
+		d := collect.Device{Key: fmt.Sprintf("amapi:%04d", i), Name: fmt.Sprint("phone ", i), Platform: "android", Compliance: "compliant"}
+		if i%7 == 0 {
+			d.Compliance = "noncompliant"
+		}
+		devices = append(devices, d)
+		for j := range 40 {
+			a := collect.App{DeviceKey: d.Key, AppID: fmt.Sprintf("com.example.app%d", j), Name: fmt.Sprint("App ", j), InstallSource: "store",
+				Raw: collect.RawRef{Path: "raw/amapi/000001.json", SHA256: strings.Repeat("a", 64), Pointer: fmt.Sprintf("/devices/%d/applicationReports/%d", i, j)}}
+			switch {
+			case j == 39 && i%5 == 0:
+				a.AppID, a.InstallSource = fmt.Sprintf("com.rare.%d", i), "sideloaded"
+			case j == 38 && i%11 == 0:
+				a.AppID = "com.serv.services" // an indicator
+			case j == 37 && i%13 == 0:
+				a.Name, a.AppID = "Magisk", ""
+			}
+			apps = append(apps, a)
+			line, _ := json.Marshal(a)
+			lines.Write(append(line, '\n'))
+		}
+	}
+	lines.WriteString(`{"device_key":"amapi:none","app_id":"com.serv.services"}` + "\n") // no device: counted only
+	origin := ArchiveRef{Name: "A.tar.zst", SHA256: strings.Repeat("b", 64), Verified: true}
+	byKey := map[string]*collect.Device{}
+	for i := range devices {
+		byKey[devices[i].Key] = &devices[i]
+	}
+	opts := Options{Now: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), IOCs: set}
+	serial, parallel := NewAnalyzer(pbs, opts), NewAnalyzer(pbs, opts)
+	for _, an := range []*Analyzer{serial, parallel} {
+		for _, a := range apps {
+			an.CountApp(a)
+		}
+	}
+	for i := range apps {
+		if err := serial.App(origin, byKey[apps[i].DeviceKey], &apps[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := parallel.evalApps(bytes.NewReader(lines.Bytes()), origin, byKey); err != nil {
+		t.Fatal(err)
+	}
+	if len(serial.listed) < 100 || !reflect.DeepEqual(serial.listed, parallel.listed) {
+		t.Fatalf("%d findings one by one, %d on every core; differ: %v", len(serial.listed), len(parallel.listed), !reflect.DeepEqual(serial.listed, parallel.listed))
+	}
 }

@@ -1,7 +1,6 @@
 package playbooks
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -84,7 +83,7 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 				devs, err = readNDJSON[collect.Device](r)
 			case "data/" + collect.AppsFile:
 				if streamApps {
-					err = decodeLines(r, countApp, func(_ int, c *appCount) error { c.add(opts.Fleet); return nil }, tooLongApp)
+					err = decodeLines(r, countApp, func(_ int, c *appCount) error { c.add(opts.Fleet); return nil }, tooLongRecord)
 				} else {
 					err = eachApp(r, func(a *collect.App) error { apps = append(apps, *a); return nil })
 				}
@@ -122,6 +121,9 @@ func LoadEvidence(archives []string, opts LoadOptions) (Input, error) {
 			byKey[in.Devices[i].Key] = &in.Devices[i]
 		}
 		apps := func(r io.Reader) error {
+			if an := opts.Analyzer; an != nil {
+				return an.evalApps(r, rd.ref, byKey)
+			}
 			return eachApp(r, func(a *collect.App) error {
 				if d := byKey[a.DeviceKey]; d != nil {
 					return opts.App(rd.ref, d, a)
@@ -178,11 +180,8 @@ func eachApp(r io.Reader, fn func(a *collect.App) error) error {
 		var a collect.App
 		err := decodeApp(line, &a, in)
 		return append(recs, a), err
-	}, func(_ int, a *collect.App) error { return fn(a) }, tooLongApp)
+	}, func(_ int, a *collect.App) error { return fn(a) }, tooLongRecord)
 }
-
-// tooLongApp refuses an app record longer than maxRecordLine.
-func tooLongApp(n int) error { return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine) }
 
 // streamEvents decodes an events file line by line and hands each event
 // to fn with its device (devs are the archive's devices, read before its
@@ -215,19 +214,22 @@ func decodeRecord(line []byte, v any) error {
 	return dec.Decode(v)
 }
 
+// readNDJSON decodes a records file (decodeRecord, on every core).
 func readNDJSON[T any](r io.Reader) ([]T, error) {
 	var out []T
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxRecordLine)
-	for n := 1; sc.Scan(); n++ {
+	err := decodeLines(r, func(line []byte, recs []T, _ *interner) ([]T, error) {
 		var v T
-		if err := decodeRecord(sc.Bytes(), &v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		out = append(out, v)
-	}
-	return out, sc.Err()
+		err := decodeRecord(line, &v)
+		return append(recs, v), err
+	}, func(_ int, v *T) error {
+		out = append(out, *v)
+		return nil
+	}, tooLongRecord)
+	return out, err
 }
+
+// tooLongRecord refuses a record longer than maxRecordLine.
+func tooLongRecord(n int) error { return fmt.Errorf("line %d: longer than %d bytes", n, maxRecordLine) }
 
 // AddExcerpts fills EvidenceRef.Excerpt with the JSON object each
 // reference points at, read from the archives LoadEvidence verified,

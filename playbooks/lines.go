@@ -211,7 +211,8 @@ const internSlots = 4096
 type interner struct {
 	seed   maphash.Seed
 	slots  [internSlots]string
-	parser jsonscan.Parser // and a parser whose memory is reused
+	parser jsonscan.Parser  // and a parser whose memory is reused
+	rec    *recordEvaluator // and the goroutine's, when it evaluates apps (evalApps)
 }
 
 // parse parses one record line; the Value is valid until the next.

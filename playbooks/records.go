@@ -106,6 +106,9 @@ func fastApp(line []byte, a *collect.App, in *interner) bool {
 }
 
 func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) bool) bool {
+	if flatEvent(line, e, in, reads) {
+		return true
+	}
 	doc, err := in.parse(line)
 	if err != nil || !doc.IsObject() {
 		return false
@@ -236,6 +239,88 @@ func flatApp(line []byte, a *collect.App, in *interner) bool {
 		return true
 	})
 	return ok && onlySpace(line[end:])
+}
+
+// flatEvent reads an event record as custos writes it
+// (jsonscan.FlatMembers), in one pass over the line; false for any other.
+func flatEvent(line []byte, e *collect.Event, in *interner, reads func(string) bool) bool {
+	*e = collect.Event{}
+	var seen uint32
+	unread := false
+	end, ok := jsonscan.FlatMembers(line, func(name []byte, kind byte, v []byte) bool {
+		var bit uint32
+		ok := false
+		switch string(name) {
+		case "device_key":
+			bit = 1 << 0
+			if ok = kind == '"'; ok {
+				e.DeviceKey = in.text(v)
+			}
+		case "time":
+			bit = 1 << 1
+			if ok = kind == '"'; ok {
+				e.Time, ok = rfc3339.ParseUTC(v)
+			}
+		case "type":
+			bit = 1 << 2
+			if ok = kind == '"'; ok {
+				e.Type = in.text(v)
+				unread = reads != nil && !reads(e.Type)
+			}
+		case "fields":
+			bit = 1 << 3
+			if ok = kind == '{'; ok && !unread { // unread: valid, not decoded
+				e.Fields, ok = flatObject(v, in)
+			}
+		case "raw":
+			bit = 1 << 4
+			if ok = kind == '{'; ok && !unread { // unread: nothing cites the event
+				ok = flatRawRef(v, &e.Raw, in)
+			}
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
+	})
+	return ok && onlySpace(line[end:])
+}
+
+// flatObject decodes a flat object as encoding/json decodes it into an
+// any; false if a number does not fit a float64.
+func flatObject(obj []byte, in *interner) (map[string]any, bool) {
+	m := map[string]any{}
+	_, ok := jsonscan.FlatMembers(obj, func(name []byte, kind byte, v []byte) bool {
+		x, ok := flatAny(kind, v, in)
+		m[in.text(name)] = x // a repeated name: the last value, as encoding/json
+		return ok
+	})
+	return m, ok
+}
+
+// flatAny decodes a value of a flat object.
+func flatAny(kind byte, v []byte, in *interner) (any, bool) {
+	switch kind {
+	case '"':
+		return in.text(v), true
+	case '0':
+		f, err := strconv.ParseFloat(string(v), 64)
+		return f, err == nil
+	case 't', 'f':
+		return kind == 't', true
+	case '{':
+		return flatObject(v, in)
+	case '[':
+		out := []any{}
+		ok := jsonscan.FlatElements(v, func(kind byte, v []byte) bool {
+			x, ok := flatAny(kind, v, in)
+			out = append(out, x)
+			return ok
+		})
+		return out, ok
+	}
+	return nil, false
 }
 
 // flatRawRef reads a raw reference of a flat record: an object of the

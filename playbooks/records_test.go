@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custos-ir/custos/collect"
 )
@@ -46,6 +47,8 @@ var eventSeeds = []string{
 	`{"device_key":"d","time":"2026-11-26T09:00:00+02:00","type":"x","raw":{"path":"","sha256":"","pointer":""}}`,
 	`{"time":"0001-01-01T00:00:00Z","fields":{}}`, `{"fields":null}`, `{"fields":{"a":1},"fields":{"b":2}}`, `{"Type":"x"}`,
 	`{"time":"2026-02-30T00:00:00Z"}`, `{"time":5}`, `{"fields":{"a":1e400}}`, `{"type":"a","type":"b"}`,
+	`{"device_key":"d","time":"2026-11-26T09:00:00Z","type":"dns","fields":{"a":[1,"x",true,{"b":[]}],"a":2,"n":123456789012345678901234567890,"z":-0},"raw":{"path":"p","sha256":"s","pointer":"/0"}}`,
+	`{"device_key":"d","time":"2026-11-26T09:00:00Z","type":"dns","fields":{"a":[[[[1]]]]},"raw":{}}`, `{"type":"x","fields":{},"raw":{},"x":1}`,
 }
 
 func FuzzDecodeApp(f *testing.F) {
@@ -79,13 +82,23 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var fast collect.Event
-		if !fastEvent(line, &fast, newInterner(), nil) {
-			return
+		// Both fast paths: the flat one, and fastEvent, which falls back.
+		var flat, fast collect.Event
+		isFlat, isFast := flatEvent(line, &flat, newInterner(), nil), fastEvent(line, &fast, newInterner(), nil)
+		if isFlat && !isFast {
+			t.Fatalf("%s: flat but not fast", line)
 		}
-		var want collect.Event
-		if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(fast, want) {
-			t.Fatalf("%s:\nfast %+v\nencoding/json %+v (%v)", line, fast, want, err)
+		check := func(path string, got collect.Event) {
+			var want collect.Event
+			if err := decodeRecord(line, &want); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s:\n%s %+v\nencoding/json %+v (%v)", line, path, got, want, err)
+			}
+		}
+		if isFlat {
+			check("flat", flat)
+		}
+		if isFast {
+			check("fast", fast)
 		}
 	})
 }
@@ -154,5 +167,26 @@ func TestDecodeEventSkipsUnreadFields(t *testing.T) {
 	}
 	if err := decodeEvent([]byte(`{"type":"dns","fields":[1]}`), &e, nil, reads); err == nil {
 		t.Error("fields that are not an object were accepted")
+	}
+}
+
+// Event records as custos writes them take the flat path, fields and all.
+func TestEventRecordsAreFlat(t *testing.T) {
+	raw := collect.RawRef{Path: "raw/amapi/000002.json", SHA256: strings.Repeat("ef", 32), Pointer: "/messages/0/data/usageLogEvents/3"}
+	for _, e := range []collect.Event{
+		{DeviceKey: "amapi:d", Time: time.Date(2026, 11, 26, 5, 46, 0, 0, time.UTC), Type: "dns", Raw: raw,
+			Fields: map[string]any{"event_id": "36", "hostname": "example.org", "resolved_ip_addresses": []any{"93.184.215.14", "2606:2800::1"}, "total_ip_addresses_returned": 2.0}},
+		{DeviceKey: "amapi:d", Time: time.Date(2026, 11, 26, 5, 46, 0, 123000000, time.UTC), Type: "app_process_start", Raw: raw,
+			Fields: map[string]any{"pid": -3045.0, "uid": 10123.0, "seinfo": map[string]any{"a": true, "b": []any{}}}},
+		{DeviceKey: "amapi:d", Time: time.Date(2026, 11, 26, 5, 46, 0, 0, time.UTC), Type: "keyguard_secured", Raw: raw},
+	} {
+		line, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got collect.Event
+		if !flatEvent(append(line, '\n'), &got, newInterner(), nil) || !reflect.DeepEqual(got, e) {
+			t.Errorf("%s: not read flat (%+v)", line, got)
+		}
 	}
 }

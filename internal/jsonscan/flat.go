@@ -2,23 +2,32 @@ package jsonscan
 
 import "encoding/binary"
 
-// maxFlatDepth bounds the objects inside a flat object.
-const maxFlatDepth = 2
+// maxFlatDepth bounds the objects and arrays inside a flat object.
+const maxFlatDepth = 3
 
 // FlatMembers reads the object at the start of data when it is written as
 // custos writes its records: no white space between tokens; member names
 // and strings of printable ASCII without escapes; whole numbers; true and
-// false; objects of the same kind, nested at most twice. It calls fn with
-// each member in order: kind '"' with a string's text (between the
-// quotes), '0' with a whole number's, 't' or 'f' with a literal's, '{'
-// with a nested object's. It returns where the object ends and true, or
-// false as soon as data holds anything else (null, a fraction, an escape,
-// white space, a byte over 0x7f, a syntax error) or fn returns false.
+// false; objects and arrays of the same kind, nested at most three deep.
+// It calls fn with each member in order: kind '"' with a string's text
+// (between the quotes), '0' with a whole number's, 't' or 'f' with a
+// literal's, '{' with a nested object's, '[' with an array's. It returns
+// where the object ends and true, or false as soon as data holds anything
+// else (null, a fraction, an escape, white space, a byte over 0x7f, a
+// syntax error) or fn returns false.
 //
 // Everything it accepts is valid JSON whose strings are their text, so a
 // caller can read records this way and hand any other to a full parser.
 func FlatMembers(data []byte, fn func(name []byte, kind byte, value []byte) bool) (end int, ok bool) {
 	return flatObject(data, 0, 0, fn)
+}
+
+// FlatElements calls fn with each element of a flat array (a '[' value of
+// FlatMembers), in order, as FlatMembers does with members; false if arr
+// is not one or fn returns false.
+func FlatElements(arr []byte, fn func(kind byte, value []byte) bool) bool {
+	_, ok := flatArray(arr, 0, 0, fn)
+	return ok
 }
 
 func flatObject(data []byte, i, depth int, fn func(name []byte, kind byte, value []byte) bool) (int, bool) {
@@ -38,47 +47,11 @@ func flatObject(data []byte, i, depth int, fn func(name []byte, kind byte, value
 			return 0, false
 		}
 		name := data[i+1 : end]
-		i = end + 2
-		if i >= len(data) {
+		kind, text, next, ok := flatValue(data, end+2, depth)
+		if !ok || fn != nil && !fn(name, kind, text) {
 			return 0, false
 		}
-		var kind byte
-		var value []byte
-		switch c := data[i]; {
-		case c == '"':
-			if end, ok = plainStringEnd(data, i+1); !ok {
-				return 0, false
-			}
-			kind, value, i = '"', data[i+1:end], end+1
-		case c == '{':
-			if depth+1 > maxFlatDepth {
-				return 0, false
-			}
-			if end, ok = flatObject(data, i, depth+1, nil); !ok {
-				return 0, false
-			}
-			kind, value, i = '{', data[i:end], end
-		case c == 't' || c == 'f':
-			lit := "true"
-			if c == 'f' {
-				lit = "false"
-			}
-			if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
-				return 0, false
-			}
-			kind, value, i = c, data[i:i+len(lit)], i+len(lit)
-		case c == '-' || isDigit(c):
-			if end, ok = wholeNumberEnd(data, i); !ok {
-				return 0, false
-			}
-			kind, value, i = '0', data[i:end], end
-		default:
-			return 0, false
-		}
-		if fn != nil && !fn(name, kind, value) {
-			return 0, false
-		}
-		if i >= len(data) {
+		if i = next; i >= len(data) {
 			return 0, false
 		}
 		switch data[i] {
@@ -90,6 +63,77 @@ func flatObject(data []byte, i, depth int, fn func(name []byte, kind byte, value
 			return 0, false
 		}
 	}
+}
+
+func flatArray(data []byte, i, depth int, fn func(kind byte, value []byte) bool) (int, bool) {
+	if i >= len(data) || data[i] != '[' {
+		return 0, false
+	}
+	i++
+	if i < len(data) && data[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		kind, text, next, ok := flatValue(data, i, depth)
+		if !ok || fn != nil && !fn(kind, text) {
+			return 0, false
+		}
+		if i = next; i >= len(data) {
+			return 0, false
+		}
+		switch data[i] {
+		case ',':
+			i++
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// flatValue reads the value starting at data[i], inside something at
+// depth: its kind, the text fn is given, and where the value ends.
+func flatValue(data []byte, i, depth int) (kind byte, text []byte, next int, ok bool) {
+	if i >= len(data) {
+		return 0, nil, 0, false
+	}
+	var end int
+	switch c := data[i]; {
+	case c == '"':
+		if end, ok = plainStringEnd(data, i+1); !ok {
+			return 0, nil, 0, false
+		}
+		return '"', data[i+1 : end], end + 1, true
+	case c == '{' || c == '[':
+		if depth+1 > maxFlatDepth {
+			return 0, nil, 0, false
+		}
+		if c == '{' {
+			end, ok = flatObject(data, i, depth+1, nil)
+		} else {
+			end, ok = flatArray(data, i, depth+1, nil)
+		}
+	case c == 't' || c == 'f':
+		lit := "true"
+		if c == 'f' {
+			lit = "false"
+		}
+		if ok = len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit; ok {
+			end = i + len(lit)
+		}
+	case c == '-' || isDigit(c):
+		end, ok = wholeNumberEnd(data, i)
+		c = '0'
+		if !ok {
+			return 0, nil, 0, false
+		}
+		return c, data[i:end], end, true
+	}
+	if !ok {
+		return 0, nil, 0, false
+	}
+	return data[i], data[i:end], end, true
 }
 
 // plainStringEnd returns the index of the quote that ends the string whose

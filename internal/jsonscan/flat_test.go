@@ -14,7 +14,7 @@ func FuzzFlatMembers(f *testing.F) {
 		`{"device_key":"amapi:1","app_id":"com.example","managed":true,"prevalence":-12,"raw":{"path":"raw/a.json","sha256":"ab","pointer":"/x/0"}}`,
 		`{}`, `{"a":{}}`, `{"a":{"b":{"c":1}}}`, `{"a":{"b":{"c":{}}}}`, `{"a":0}`, `{"a":01}`, `{"a":1.5}`, `{"a":1e3}`, `{"a":-}`,
 		`{"a":null}`, `{"a":"\u0041"}`, `{"a":"é"}`, `{"a" :1}`, `{"a":tru}`, `{"a":false,"a":true}`, `{"a":"x"`, `{"a":"x",}`,
-		"{\"a\":\"\x7f\"}", `[1]`, `{"a":[1]}`,
+		"{\"a\":\"\x7f\"}", `[1]`, `{"a":[1]}`, `{"a":[]}`, `{"a":["x",1,true,{"b":[false]}]}`, `{"a":[1,]}`, `{"a":[[[[1]]]]}`, `{"a":[1 ]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -35,6 +35,23 @@ func FuzzFlatMembers(f *testing.F) {
 				}
 			case '0', 't', 'f', '{':
 				back.Write(value)
+			case '[':
+				back.WriteByte('[')
+				n := 0
+				if !FlatElements(value, func(kind byte, v []byte) bool {
+					if n++; n > 1 {
+						back.WriteByte(',')
+					}
+					if kind == '"' {
+						back.WriteString(`"` + string(v) + `"`)
+					} else {
+						back.Write(v)
+					}
+					return true
+				}) {
+					t.Fatalf("array %q not flat", value)
+				}
+				back.WriteByte(']')
 			default:
 				t.Fatalf("kind %q", kind)
 			}
