@@ -177,9 +177,8 @@ func reread(path string, ref ArchiveRef, opts LoadOptions, visit func(name strin
 // only.
 func eachApp(r io.Reader, fn func(a *collect.App) error) error {
 	return decodeLines(r, func(line []byte, recs []collect.App, in *interner) ([]collect.App, error) {
-		var a collect.App
-		err := decodeApp(line, &a, in)
-		return append(recs, a), err
+		recs = append(recs, collect.App{}) // decoded in place: a record on the heap each would be most of the garbage
+		return recs, decodeApp(line, &recs[len(recs)-1], in)
 	}, func(_ int, a *collect.App) error { return fn(a) }, tooLongRecord)
 }
 
@@ -193,9 +192,8 @@ func streamEvents(r io.Reader, origin ArchiveRef, devs []collect.Device, opts Lo
 		byKey[devs[i].Key] = &devs[i]
 	}
 	return decodeLines(r, func(line []byte, recs []collect.Event, in *interner) ([]collect.Event, error) {
-		var e collect.Event
-		err := decodeEvent(line, &e, in, opts.EventTypes)
-		return append(recs, e), err
+		recs = append(recs, collect.Event{}) // decoded in place
+		return recs, decodeEvent(line, &recs[len(recs)-1], in, opts.EventTypes)
 	}, func(_ int, e *collect.Event) error {
 		return opts.Events(origin, byKey[e.DeviceKey], *e)
 	}, func(int) error {

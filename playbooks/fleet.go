@@ -22,6 +22,7 @@ type Fleet struct {
 	devApps map[string][]uint32
 	run     string // the device whose records come now
 	runApps []uint32
+	key     []byte // scratch for an app's key
 
 	testDevices    int // playbook tests set the counts directly
 	testAppDevices int

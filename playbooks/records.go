@@ -419,19 +419,21 @@ func intValue(v jsonscan.Value) (int, bool) {
 	return n, err == nil
 }
 
-// appCount is what counting an app record needs: the app's key and its
-// device, or the record decoded where the line is not plain enough.
+// appCount is what counting an app record needs: its app id (the key is
+// made from it when counted, in memory reused) or the app's key, and its
+// device; or the record decoded where the line is not plain enough. The
+// bytes are the line's, valid until the record is used.
 type appCount struct {
-	key, device []byte
-	app         *collect.App
+	id, key, device []byte
+	app             *collect.App
 }
 
 // countApp reads an app record line for the count, as CountApp counts
 // it decoded: only the members the count needs (device key, app id, name,
 // publisher) where they are plain strings; any other line is decoded.
 func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
-	if key, dev, ok := quickCount(line); ok {
-		return append(recs, appCount{key: key, device: dev}), nil
+	if id, dev, ok := quickCount(line); ok {
+		return append(recs, appCount{id: id, device: dev}), nil
 	}
 	doc, err := in.parse(line)
 	if err == nil && doc.IsObject() {
@@ -480,7 +482,7 @@ func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
 // and no other member of the line has either name: the count needs no
 // more, and the second pass decodes every record in full. False for any
 // other line.
-func quickCount(line []byte) (key, device []byte, ok bool) {
+func quickCount(line []byte) (id, device []byte, ok bool) {
 	rest, ok := bytes.CutPrefix(line, []byte(`{"device_key":"`))
 	if !ok {
 		return nil, nil, false
@@ -491,14 +493,13 @@ func quickCount(line []byte) (key, device []byte, ok bool) {
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"app_id":"`)); !ok {
 		return nil, nil, false
 	}
-	var id []byte
 	if id, rest, ok = plainUntilQuote(rest); !ok || len(id) == 0 {
 		return nil, nil, false
 	}
 	if namesEither(rest, "device_key", "app_id") {
 		return nil, nil, false
 	}
-	return appendAppKey(nil, id, nil, nil), device, true
+	return id, device, true
 }
 
 // namesEither reports whether a member name in s might be a or b in any
@@ -553,6 +554,11 @@ func plainUntilQuote(s []byte) (text, rest []byte, ok bool) {
 func (c *appCount) add(fleet *Fleet) {
 	if c.app != nil {
 		fleet.CountApp(*c.app)
+		return
+	}
+	if c.id != nil {
+		fleet.key = appendAppKey(fleet.key[:0], c.id, nil, nil)
+		fleet.count(fleet.key, c.device)
 		return
 	}
 	fleet.count(c.key, c.device)
