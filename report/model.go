@@ -40,18 +40,36 @@ type Model struct {
 	Response     playbooks.Response
 	Notice       string
 	Limits       []string
+
+	// Timeline is every dated fact, oldest first (timeline.csv has them
+	// all); TimelineShown the first maxTimelineRows of it, which the
+	// HTML and Markdown reports list, and TimelineMore how many are left.
+	Timeline      []TimelineEntry
+	TimelineShown []TimelineEntry
+	TimelineMore  int
+
+	FindingsChart BarChart
+	HeatMap       HeatMap
+	TimelineChart TimelineChart
 }
+
+// Lists in the human reports are cut here: a fleet of 100,000 devices
+// must still give a report a browser opens at once.
+const (
+	maxTimelineRows = 500
+	maxGapDevices   = 25
+)
 
 // Summary holds the executive numbers.
 type Summary struct {
-	Devices            int
-	DevicesWithFinding int
-	NotObservable      int
-	Findings           int
-	ExecutionFindings  int
-	ContextFindings    int
-	HighestSeverity    string
-	Decisions          []string
+	Devices            int      `json:"devices"`
+	DevicesWithFinding int      `json:"devices_with_findings"`
+	NotObservable      int      `json:"devices_not_observable"`
+	Findings           int      `json:"findings"`
+	ExecutionFindings  int      `json:"execution_findings"`
+	ContextFindings    int      `json:"context_findings"`
+	HighestSeverity    string   `json:"highest_severity,omitempty"`
+	Decisions          []string `json:"decisions"`
 }
 
 // TechniqueGroup is the findings under one technique.
@@ -91,24 +109,31 @@ type DeviceDetail struct {
 
 // GapGroup counts the visibility gaps of one reason and telemetry kind.
 type GapGroup struct {
-	Reason    string
-	Telemetry string
-	Source    string
-	Devices   []string // device names (or keys); empty for source-wide gaps
-	Detail    string
+	Reason    string   `json:"reason"`
+	Telemetry string   `json:"telemetry"`
+	Source    string   `json:"source"`
+	Devices   []string `json:"devices"` // device names (or keys); empty for source-wide gaps
+	Detail    string   `json:"detail,omitempty"`
+	// Shown is the first maxGapDevices of Devices, More how many are not
+	// shown (the human reports name that many, not every device).
+	Shown []string `json:"-"`
+	More  int      `json:"-"`
 }
 
 // Count is a labelled number.
 type Count struct {
-	Label string
-	N     int
+	Label string `json:"label"`
+	N     int    `json:"n"`
 }
 
 // TechCoverage counts coverage states for one technique.
 type TechCoverage struct {
-	ID, Name                      string
-	Finding, Clear, NotObservable int
-	NotObservableWhy              []string
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Finding          int      `json:"finding"`
+	Clear            int      `json:"observed_clear"`
+	NotObservable    int      `json:"not_observable"`
+	NotObservableWhy []string `json:"not_observable_why"`
 }
 
 // Build computes the view model.
@@ -179,14 +204,12 @@ func Build(in Input) *Model {
 	if len(ctx.Findings) > 0 {
 		m.Groups = append(m.Groups, ctx)
 	}
+	byDevice := map[string][]playbooks.Finding{}
+	for _, f := range findings {
+		byDevice[f.Device] = append(byDevice[f.Device], f)
+	}
 	for _, d := range a.Devices {
-		var fs []playbooks.Finding
-		for _, f := range findings {
-			if f.Device == d.Key {
-				fs = append(fs, f)
-			}
-		}
-		if len(fs) > 0 {
+		if fs := byDevice[d.Key]; len(fs) > 0 {
 			m.Devices = append(m.Devices, DeviceDetail{DeviceSummary: d, Findings: fs})
 		}
 	}
@@ -194,6 +217,16 @@ func Build(in Input) *Model {
 		return slices.Index(playbooks.Severities, m.Devices[i].Findings[0].Severity) > slices.Index(playbooks.Severities, m.Devices[j].Findings[0].Severity)
 	})
 	m.GapGroups = gapGroups(a, names)
+	for i := range m.GapGroups {
+		g := &m.GapGroups[i]
+		g.Shown, g.More = capList(g.Devices, maxGapDevices)
+	}
+	m.Timeline = timeline(in, findings)
+	m.TimelineShown = m.Timeline[:min(len(m.Timeline), maxTimelineRows)]
+	m.TimelineMore = len(m.Timeline) - len(m.TimelineShown)
+	m.FindingsChart = findingsChart(m.Groups)
+	m.HeatMap = heatMap(a)
+	m.TimelineChart = timelineChart(m.Timeline)
 	m.TechCoverage = techCoverage(a)
 	m.Summary.Decisions = decisions(m)
 	m.Limits = limits(m)

@@ -29,20 +29,27 @@ var mdTmpl = texttemplate.Must(texttemplate.New("report.md.tmpl").
 	Funcs(texttemplate.FuncMap{"utc": utc, "join": join, "md": md}).
 	ParseFS(templates, "templates/report.md.tmpl"))
 
-var style = func() string {
-	b, err := templates.ReadFile("templates/report.css")
+var style, script = embedded("templates/report.css"), embedded("templates/report.js")
+
+func embedded(name string) string {
+	b, err := templates.ReadFile(name)
 	if err != nil {
 		panic(err)
 	}
 	return string(b)
-}()
+}
 
-// CSP forbids every network request: no scripts, no fetches, no external
-// images, fonts or styles; only the inline style block, pinned by hash.
+// CSP forbids every network request: no fetches, no external scripts,
+// images, fonts or styles; only the inline style block and the inline
+// filtering script, each pinned by its hash.
 func csp() string {
-	sum := sha256.Sum256([]byte(style))
-	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; img-src data:; form-action 'none'; base-uri 'none'"
+	return "default-src 'none'; style-src " + cspHash(style) + "; script-src " + cspHash(script) +
+		"; img-src data:; form-action 'none'; base-uri 'none'"
+}
+
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
 // cspMeta is built from constants only (the policy and a base64 hash), so
@@ -55,7 +62,8 @@ func HTML(w io.Writer, m *Model) error {
 		M       *Model
 		CSPMeta htmltemplate.HTML
 		Style   htmltemplate.CSS
-	}{m, cspMeta, htmltemplate.CSS(style)})
+		Script  htmltemplate.JS
+	}{m, cspMeta, htmltemplate.CSS(style), htmltemplate.JS(script)})
 }
 
 // Markdown writes the Markdown report.

@@ -20,6 +20,7 @@ import (
 	"github.com/custos-ir/custos/iocs"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
+	"github.com/custos-ir/custos/report/chromium"
 	iocdata "github.com/custos-ir/custos/third_party/iocs"
 )
 
@@ -174,7 +175,13 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("analysing: %w", err)
 	}
-	paths, err := writeReports(cs, anchors, []string{"html", "md"}, cs.Path(preserve.ReportsDir))
+	// Every format; the PDF when a Chromium is there to print it.
+	formats := []string{defaultReportFormats}
+	_, noBrowser := chromium.Find()
+	if noBrowser == nil {
+		formats = append(formats, "pdf")
+	}
+	paths, err := writeReports(cs, anchors, formats, cs.Path(preserve.ReportsDir))
 	if err != nil {
 		return fmt.Errorf("reporting: %w", err)
 	}
@@ -197,7 +204,14 @@ func runDemo(c *cli.Context) error {
 	for _, sealed := range sealedAll {
 		o.text("evidence   %s\n           sha256 %s", sealed.Archive, sealed.SHA256)
 	}
-	o.text("custody    %s (head %s)\nfindings   %s\nreport     %s\n", cs.Path(preserve.CustodyDir), head, findingsPath, paths[0])
+	o.text("custody    %s (head %s)\nfindings   %s", cs.Path(preserve.CustodyDir), head, findingsPath)
+	for _, p := range paths {
+		o.text("report     %s", p)
+	}
+	if noBrowser != nil {
+		o.text("report     no report.pdf: %v", noBrowser)
+	}
+	o.text("")
 	o.text("verify it yourself:")
 	for _, sealed := range sealedAll {
 		o.text("  custos verify --allowed-signers %s %s", cs.Path(preserve.AllowedSignersFile), sealed.Archive)

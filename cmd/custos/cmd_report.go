@@ -13,10 +13,10 @@ func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "render the case's findings, evidence and custody into reports (offline)",
-		UsageText: "custos report --case DIR [--format html,md] [--out DIR]",
+		UsageText: "custos report --case DIR [--format html,md,json,csv,ocsf,case,pdf|all] [--out DIR]",
 		Flags: commonFlags(
 			caseFlag, anchorsFlag,
-			&cli.StringFlag{Name: "format", Value: "html,md", Usage: "comma-separated formats: html, md"},
+			&cli.StringFlag{Name: "format", Value: defaultReportFormats, Usage: "comma-separated formats: html, md, json (the report model), csv (timeline.csv), ocsf (OCSF Detection Findings), case (CASE/UCO JSON-LD), pdf (report.html printed by headless Chromium), or all"},
 			&cli.StringFlag{Name: "out", Usage: "output directory (default CASE/reports)"},
 		),
 		Action: func(c *cli.Context) error {

@@ -75,6 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			verifyCommand(),
 			analyzeCommand(),
 			reportCommand(),
+			triageCommand(),
 			custodyCommand(),
 			keygenCommand(),
 			playbooksCommand(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +26,7 @@ import (
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 	"github.com/custos-ir/custos/report"
+	"github.com/custos-ir/custos/report/chromium"
 )
 
 // The functions here are the stages every command shares: collect, seal,
@@ -181,17 +184,67 @@ func loadIOCs(paths []string) (*iocs.Set, error) {
 	return set, nil
 }
 
-// reportFormats are the formats this version renders.
+// reportFormats are the formats rendered from the report model, by name
+// (--format), with the file each is written to. "pdf" is not among them:
+// it is report.html printed by a headless Chromium.
 var reportFormats = map[string]struct {
 	file   string
 	render func(io.Writer, *report.Model) error
 }{
 	"html": {"report.html", report.HTML},
 	"md":   {"report.md", report.Markdown},
+	"json": {"report.json", report.JSON},
+	"csv":  {"timeline.csv", report.TimelineCSV},
+	"ocsf": {"report.ocsf.json", report.OCSF},
+	"case": {"report.case.jsonld", report.CASE},
 }
 
-// writeReports renders the case's findings into outDir.
+// defaultReportFormats are what `custos report` writes unless told
+// otherwise; "all" adds the PDF.
+const defaultReportFormats = "html,md,json,csv,ocsf,case"
+
+// reportFormatList expands a --format value: names separated by commas,
+// "all" for every format and the PDF. Unknown names are a usage error.
+func reportFormatList(value string) ([]string, error) {
+	known := slices.Sorted(maps.Keys(reportFormats))
+	var out []string
+	for _, f := range strings.Split(value, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		switch {
+		case f == "all":
+			out = append(out, known...)
+			out = append(out, "pdf")
+		case f == "pdf" || reportFormats[f].render != nil:
+			out = append(out, f)
+		case f == "":
+		default:
+			return nil, usageError{fmt.Errorf("report format %q is not available (this version renders %s, pdf, or all)", f, strings.Join(known, ", "))}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Compare(formatRank(a), formatRank(b)) })
+	return slices.Compact(out), nil
+}
+
+// formatRank orders the reports as they are listed: the ones people
+// read first.
+func formatRank(f string) int {
+	if i := slices.Index([]string{"html", "pdf", "md", "json", "csv", "ocsf", "case"}, f); i >= 0 {
+		return i
+	}
+	return 100
+}
+
+// writeReports renders the case's findings into outDir in each format
+// (names as reportFormatList gives them; "pdf" prints report.html, which
+// it writes too).
 func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []string, outDir string) ([]string, error) {
+	formats, err := reportFormatList(strings.Join(formats, ","))
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(formats, "pdf") && !slices.Contains(formats, "html") {
+		formats = append(formats, "html")
+	}
 	data, err := os.ReadFile(c.Path(preserve.AnalysisDir, "findings.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading findings: %w (run 'custos analyze --case %s' first)", err, c.Dir)
@@ -212,13 +265,20 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 	}
 	var paths []string
 	for _, f := range formats {
-		rf, ok := reportFormats[f]
-		if !ok {
-			return nil, usageError{fmt.Errorf("report format %q is not available (this version renders html, md)", f)}
+		if f == "pdf" {
+			continue
 		}
+		rf := reportFormats[f]
 		p := filepath.Join(outDir, rf.file)
 		if err := fsutil.WriteWith(p, 0o644, func(w io.Writer) error { return rf.render(w, m) }); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", rf.file, err)
+		}
+		paths = append(paths, p)
+	}
+	if slices.Contains(formats, "pdf") {
+		p := filepath.Join(outDir, "report.pdf")
+		if err := chromium.PrintPDF(context.Background(), filepath.Join(outDir, reportFormats["html"].file), p, 2*time.Minute); err != nil {
+			return paths, fmt.Errorf("report.pdf: %w", err)
 		}
 		paths = append(paths, p)
 	}
