@@ -36,7 +36,7 @@ func triageCommand() *cli.Command {
 		Name:  "triage",
 		Usage: "collect, seal, analyze and report in one run: from an MDM to signed evidence, findings and reports",
 		UsageText: "custos triage --case DIR [--case-id ID] --source intune|amapi|import [source flags] (--all | --device SEL...)\n" +
-			"       (--key FILE | --agent) [--allowed-signers FILE] [--iocs FILE]... [--fail-on SEVERITY] [--format html,md,json,csv,pdf|all] [--open]",
+			"       (--key FILE | --agent) [--allowed-signers FILE] [--iocs FILE]... [--fail-on SEVERITY] [--format html,md,json,csv,ocsf,case,pdf|all] [--open]",
 		Description: "triage runs 'custos collect', 'custos seal', 'custos analyze' and 'custos report' in turn on one case,\n" +
 			"with the same flags (an import's format is --import-format here, as --format names the reports).\n" +
 			"Everything is checked before the collection starts: the device selection, the source's credentials,\n" +
