@@ -73,11 +73,12 @@ type CaseRef struct {
 
 // Scope is what the case covers and what it could not see.
 type Scope struct {
-	Platforms  []Count        `json:"platforms"`
-	Ownerships []Count        `json:"ownerships"`
-	Sources    []Count        `json:"sources"`
-	Gaps       []GapGroup     `json:"gaps"`
-	Coverage   []TechCoverage `json:"technique_coverage"`
+	Platforms  []Count           `json:"platforms"`
+	Ownerships []Count           `json:"ownerships"`
+	Sources    []Count           `json:"sources"`
+	Telemetry  []SourceTelemetry `json:"telemetry_by_source"`
+	Gaps       []GapGroup        `json:"gaps"`
+	Coverage   []TechCoverage    `json:"technique_coverage"`
 }
 
 // TechniqueFinds is a technique and the findings under it (by ID).
@@ -125,7 +126,7 @@ func document(m *Model) Document {
 		Version: 1, Title: m.Title, Generated: m.Generated.UTC(), Tool: m.Tool,
 		Case:     CaseRef{ID: m.Case.ID, Title: m.Case.Title, Organization: m.Case.Organization, Examiner: m.Case.Examiner},
 		Summary:  m.Summary,
-		Scope:    Scope{Platforms: m.Platforms, Ownerships: m.Ownerships, Sources: m.Sources, Gaps: m.GapGroups, Coverage: m.TechCoverage},
+		Scope:    Scope{Platforms: m.Platforms, Ownerships: m.Ownerships, Sources: m.Sources, Telemetry: m.Telemetry, Gaps: m.GapGroups, Coverage: m.TechCoverage},
 		Findings: a.Findings, Timeline: m.Timeline, Response: m.Response, Limits: m.Limits, Notice: m.Notice,
 		Evidence: Evidence{Archives: a.Archives, Custody: m.Custody, Head: m.Head, CustodyError: m.CustodyErr},
 		Method: Method{AnalysisTool: a.Tool, AnalysedAt: a.GeneratedAt, AttackRelease: a.AttackRelease, Tactic: a.Tactic,

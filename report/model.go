@@ -3,12 +3,14 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -47,6 +49,9 @@ type Model struct {
 	Timeline      []TimelineEntry
 	TimelineShown []TimelineEntry
 	TimelineMore  int
+
+	// Telemetry is what each source could observe.
+	Telemetry []SourceTelemetry
 
 	FindingsChart BarChart
 	HeatMap       HeatMap
@@ -224,6 +229,7 @@ func Build(in Input) *Model {
 	m.Timeline = timeline(in, findings)
 	m.TimelineShown = m.Timeline[:min(len(m.Timeline), maxTimelineRows)]
 	m.TimelineMore = len(m.Timeline) - len(m.TimelineShown)
+	m.Telemetry = sourceTelemetry(a)
 	m.FindingsChart = findingsChart(m.Groups)
 	m.HeatMap = heatMap(a)
 	m.TimelineChart = timelineChart(m.Timeline)
@@ -353,3 +359,72 @@ func limits(m *Model) []string {
 
 // join is the templates' strings.Join.
 func join(xs []string, sep string) string { return strings.Join(xs, sep) }
+
+// SourceTelemetry is one source's telemetry, kind by kind (device state,
+// app inventory, device logs, admin audit).
+type SourceTelemetry struct {
+	Source  string          `json:"source"`
+	Devices int             `json:"devices"`
+	Kinds   []TelemetryKind `json:"telemetry"`
+}
+
+// TelemetryKind says whether a source delivered one kind of telemetry:
+// collected (for every device), partial (not for some devices), or
+// not_available (for none), with the reasons.
+type TelemetryKind struct {
+	Kind    string   `json:"kind"`
+	State   string   `json:"state"`
+	Missing int      `json:"devices_missing,omitempty"`
+	Why     []string `json:"why,omitempty"`
+}
+
+// telemetryKinds are the kinds a source may deliver, in report order.
+var telemetryKinds = []string{collect.TelemetryDeviceState, collect.TelemetryAppInventory, collect.TelemetryDeviceLogs, collect.TelemetryAdminAudit}
+
+func sourceTelemetry(a *playbooks.Analysis) []SourceTelemetry {
+	devices := map[string]int{}
+	for _, d := range a.Devices {
+		devices[cmp.Or(d.Source, "unknown")]++
+	}
+	type key struct{ source, kind string }
+	wide := map[key][]string{}
+	missing := map[key]map[string]bool{}
+	why := map[key][]string{}
+	for _, g := range a.Gaps {
+		k := key{cmp.Or(g.Source, "unknown"), g.Telemetry}
+		if _, ok := devices[k.source]; !ok {
+			devices[k.source] = 0
+		}
+		if g.DeviceKey == "" {
+			if !slices.Contains(wide[k], g.Reason) {
+				wide[k] = append(wide[k], g.Reason)
+			}
+			continue
+		}
+		if missing[k] == nil {
+			missing[k] = map[string]bool{}
+		}
+		missing[k][g.DeviceKey] = true
+		if !slices.Contains(why[k], g.Reason) {
+			why[k] = append(why[k], g.Reason)
+		}
+	}
+	var out []SourceTelemetry
+	for _, src := range slices.Sorted(maps.Keys(devices)) {
+		st := SourceTelemetry{Source: src, Devices: devices[src]}
+		for _, kind := range telemetryKinds {
+			k := key{src, kind}
+			t := TelemetryKind{Kind: kind, State: "collected"}
+			switch {
+			case len(wide[k]) > 0:
+				t.State, t.Why = "not_available", wide[k]
+			case len(missing[k]) > 0:
+				t.State, t.Missing, t.Why = "partial", len(missing[k]), why[k]
+			}
+			slices.Sort(t.Why)
+			st.Kinds = append(st.Kinds, t)
+		}
+		out = append(out, st)
+	}
+	return out
+}
