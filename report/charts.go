@@ -101,9 +101,10 @@ type BarChart struct {
 	Legend        []Segment
 }
 
-// BarRow is one technique's bar.
+// BarRow is one technique's bar: Label is Full cut to fit beside it.
 type BarRow struct {
 	Label    string
+	Full     string
 	Y, TextY int
 	Total    int
 	Segments []Segment
@@ -129,7 +130,8 @@ func findingsChart(groups []TechniqueGroup) BarChart {
 	scale := float64(chartWidth-labelWidth-40) / float64(most)
 	for i, g := range groups {
 		y := i * (barHeight + barGap)
-		row := BarRow{Label: g.ID + " " + g.Name, Y: y, TextY: y + barHeight*2/3, Total: len(g.Findings)}
+		full := g.ID + " " + g.Name
+		row := BarRow{Label: truncate(full, 36), Full: full, Y: y, TextY: y + barHeight*2/3, Total: len(g.Findings)}
 		x := labelWidth
 		for k := len(playbooks.Severities) - 1; k >= 0; k-- {
 			sev := playbooks.Severities[k]

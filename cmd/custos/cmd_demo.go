@@ -76,7 +76,7 @@ func runDemo(c *cli.Context) error {
 
 	now := time.Now().UTC()
 	cs, err := preserve.OpenOrCreateCase(dir, preserve.CaseInfo{
-		ID: "DEMO-" + now.Format("20060102"), Title: "custos demo against the built-in Intune simulator",
+		ID: "DEMO-" + now.Format("20060102"), Title: "custos demo against the built-in Intune and Android Management API simulators",
 		CreatedAt: now.Truncate(time.Second), Examiner: demoPrincipal, Organization: "Contoso (simulated)",
 		Authority: "demonstration only: simulated data, no legal basis needed",
 	})
