@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/iocs"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
@@ -117,6 +118,10 @@ type Method struct {
 	EventsRead    int                     `json:"events_read"`
 	Unattributed  int                     `json:"events_unattributed"`
 	Unverified    bool                    `json:"analysed_unverified_evidence"`
+	// Acquisitions are the archives' acquisition records, as collected
+	// (docs/archive-format.md); AcquisitionNotes those not read, and why.
+	Acquisitions     []collect.Acquisition `json:"acquisitions"`
+	AcquisitionNotes []string              `json:"acquisition_notes,omitempty"`
 }
 
 // document builds the Document of m.
@@ -130,7 +135,8 @@ func document(m *Model) Document {
 		Findings: a.Findings, Timeline: m.Timeline, Response: m.Response, Limits: m.Limits, Notice: m.Notice,
 		Evidence: Evidence{Archives: a.Archives, Custody: m.Custody, Head: m.Head, CustodyError: m.CustodyErr},
 		Method: Method{AnalysisTool: a.Tool, AnalysedAt: a.GeneratedAt, AttackRelease: a.AttackRelease, Tactic: a.Tactic,
-			Playbooks: a.Playbooks, IOCBundles: a.IOCBundles, EventsRead: a.EventsRead, Unattributed: a.EventsUnattributed, Unverified: a.Unverified},
+			Playbooks: a.Playbooks, IOCBundles: a.IOCBundles, EventsRead: a.EventsRead, Unattributed: a.EventsUnattributed, Unverified: a.Unverified,
+			Acquisitions: m.Acquisitions, AcquisitionNotes: m.AcquisitionNotes},
 	}
 	for _, g := range m.Groups {
 		t := TechniqueFinds{ID: g.ID, Name: g.Name, URL: g.URL, Modified: g.Modified, Excerpt: g.Excerpt, Mitigations: g.Mitigations, Findings: []string{}}
@@ -172,6 +178,9 @@ func nonNil(d *Document) {
 	}
 	if d.Evidence.Archives == nil {
 		d.Evidence.Archives = []playbooks.ArchiveRef{}
+	}
+	if d.Method.Acquisitions == nil {
+		d.Method.Acquisitions = []collect.Acquisition{}
 	}
 	if d.Scope.Gaps == nil {
 		d.Scope.Gaps = []GapGroup{}

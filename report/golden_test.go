@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -89,6 +90,15 @@ func goldenModel() *Model {
 		{Entry: preserve.Entry{V: 1, Seq: 2, Time: t0.Add(2 * time.Hour), Action: "verified", Actor: "+bob", Archive: "IR-1-x.tar.zst", ArchiveSHA256: strings.Repeat("a", 64), Tool: "custos test"},
 			File: "custody/000002.json", SHA256: strings.Repeat("2", 64), Signer: "SHA256:k", Principals: []string{"alice@example.org"}},
 	}
+	in.Acquisitions = []collect.Acquisition{{
+		Version: 1, ID: "01a2186b-fd45-7028-b826-dee30ae32420", CaseID: "IR-1", Started: t0.Add(-10 * time.Minute), Finished: t0.Add(-5 * time.Minute),
+		Operator: "alice", Host: "ir-laptop", Tool: collect.Tool{Name: "custos", Version: "0.1.0", Build: "go1.26.8"},
+		CommandLine: []string{"custos", "collect", "--case", "IR-1", "--device", "name:<b>|*x*"},
+		Sources: []collect.Descriptor{{Name: "intune", API: "Microsoft Graph (Intune)", Tenant: "contoso.onmicrosoft.com", Principal: "7c2f4e1a",
+			Permissions: []string{"DeviceManagementManagedDevices.Read.All"}, Endpoints: []string{"https://graph.microsoft.com/v1.0/deviceManagement/managedDevices"}}},
+		Counts: collect.Counts{Devices: 2, Apps: 40, Responses: 7, Gaps: 1}, Status: "completed_with_gaps",
+	}}
+	in.AcquisitionNotes = []string{"The acquisition record of IR-1-y.tar.zst.age was not read: it is encrypted (custos report --identity FILE reads it)."}
 	return Build(in)
 }
 

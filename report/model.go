@@ -22,8 +22,13 @@ type Input struct {
 	Custody    []preserve.CheckedEntry
 	Head       preserve.Head
 	CustodyErr string // verification problem of the custody log, if any
-	Generated  time.Time
-	Tool       string
+	// Acquisitions are the acquisition records (provenance) read back from
+	// the archives, for the method: command line, sources, endpoints,
+	// time window. AcquisitionNotes says which could not be read, and why.
+	Acquisitions     []collect.Acquisition
+	AcquisitionNotes []string
+	Generated        time.Time
+	Tool             string
 }
 
 // Model is the view model shared by every format, so each states the same

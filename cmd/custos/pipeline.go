@@ -259,6 +259,7 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 	if err != nil {
 		in.CustodyErr = err.Error()
 	}
+	in.Acquisitions, in.AcquisitionNotes = readAcquisitions(c, a.Archives)
 	m := report.Build(in)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
@@ -283,6 +284,44 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// readAcquisitions reads back the acquisition record of each archive the
+// analysis read, for the report's method: the command line, the sources
+// and their endpoints, the time window. The record is near the start of
+// the archive; the rest is hashed, not decoded, and the archive must be
+// the one analysed (its digest). An archive that cannot be read so (an
+// encrypted one, one missing or changed) gets a note instead.
+func readAcquisitions(c *preserve.Case, archives []playbooks.ArchiveRef) ([]collect.Acquisition, []string) {
+	var acqs []collect.Acquisition
+	var notes []string
+	for _, ar := range archives {
+		if strings.HasSuffix(ar.Name, preserve.EncryptedSuffix) {
+			notes = append(notes, fmt.Sprintf("The acquisition record of %s is not shown: the archive is encrypted.", ar.Name))
+			continue
+		}
+		var acq *collect.Acquisition
+		err := preserve.RereadArchive(c.Path(preserve.EvidenceDir, ar.Name), nil, ar.SHA256, func(name string, r io.Reader) (bool, error) {
+			if name != preserve.PayloadDir+"/"+collect.AcquisitionFile {
+				return false, nil
+			}
+			var a collect.Acquisition
+			if err := json.NewDecoder(io.LimitReader(r, 16<<20)).Decode(&a); err != nil {
+				return true, err
+			}
+			acq = &a
+			return true, nil
+		})
+		switch {
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("The acquisition record of %s is not shown: %v.", ar.Name, err))
+		case acq == nil:
+			notes = append(notes, fmt.Sprintf("The acquisition record of %s is not shown: the archive has none.", ar.Name))
+		default:
+			acqs = append(acqs, *acq)
+		}
+	}
+	return acqs, notes
 }
 
 // recordVerified appends a verified custody entry for an archive that
