@@ -300,36 +300,63 @@ type TimelineTick struct {
 // pixel and lane are drawn once.
 const maxTimelineMarks = 2000
 
-func timelineChart(entries []TimelineEntry) TimelineChart {
+func timelineChart(all []TimelineEntry) TimelineChart {
 	c := TimelineChart{Width: chartWidth, Height: timelineH + 30}
+	var entries []TimelineEntry // a record without a time has no place on the axis
+	for _, e := range all {
+		if !e.Time.IsZero() {
+			entries = append(entries, e)
+		}
+	}
 	if len(entries) == 0 {
 		return c
 	}
 	from, to := entries[0].Time, entries[len(entries)-1].Time
 	c.From, c.To = utc(from), utc(to)
-	span := to.Sub(from)
+	span := float64(to.Sub(from)) // Sub saturates; a float does not overflow below
 	if span <= 0 {
-		span = time.Second
+		span = float64(time.Second)
 	}
 	lanes := map[string]int{"custody": 0, "finding": 1, "observation": 2}
 	left, width := 110, chartWidth-130
-	seen := map[[2]int]bool{}
+	// One mark per pixel and lane: the most severe entry that falls there,
+	// with how many others share it.
+	type slot struct{ x, y int }
+	index := map[slot]int{}
+	count := map[slot]int{}
+	var marks []TimelineEntry
 	for _, e := range entries {
-		x := left + int(float64(width)*float64(e.Time.Sub(from))/float64(span))
-		y := timelineTop + lanes[e.Kind]*36
-		if seen[[2]int{x, y}] || len(c.Marks) >= maxTimelineMarks {
-			continue
+		s := slot{left + int(float64(width)*float64(e.Time.Sub(from))/span), timelineTop + lanes[e.Kind]*36}
+		count[s]++
+		i, ok := index[s]
+		switch {
+		case !ok && len(marks) < maxTimelineMarks:
+			index[s] = len(marks)
+			marks = append(marks, e)
+		case ok && severityRank(e.Severity) > severityRank(marks[i].Severity):
+			marks[i] = e
 		}
-		seen[[2]int{x, y}] = true
-		fill := cmp.Or(severityFill[e.Severity], "#1f6feb")
-		c.Marks = append(c.Marks, TimelineMark{X: x, Y: y, Fill: fill, Description: utc(e.Time) + " " + e.Kind + ": " + truncate(e.What, 160)})
 	}
+	for s, i := range index {
+		e := marks[i]
+		desc := utc(e.Time) + " " + e.Kind + ": " + truncate(e.What, 160)
+		if n := count[s]; n > 1 {
+			desc += fmt.Sprintf(" (and %d more here)", n-1)
+		}
+		c.Marks = append(c.Marks, TimelineMark{X: s.x, Y: s.y, Fill: cmp.Or(severityFill[e.Severity], "#1f6feb"), Description: desc})
+	}
+	sort.Slice(c.Marks, func(i, j int) bool {
+		return c.Marks[i].X < c.Marks[j].X || c.Marks[i].X == c.Marks[j].X && c.Marks[i].Y < c.Marks[j].Y
+	})
 	for i := range 5 {
-		t := from.Add(span * time.Duration(i) / 4)
+		t := from.Add(time.Duration(span * float64(i) / 4))
 		c.Ticks = append(c.Ticks, TimelineTick{X: left + width*i/4, Label: t.UTC().Format("2006-01-02 15:04")})
 	}
 	return c
 }
+
+// severityRank orders severities, unknown lowest.
+func severityRank(s string) int { return slices.Index(playbooks.Severities, s) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -33,9 +33,10 @@ func TimelineCSV(w io.Writer, m *Model) error {
 	return cw.Error()
 }
 
-// neutralise prefixes a cell that would start a spreadsheet formula.
+// neutralise prefixes a cell that would start a spreadsheet formula,
+// also after leading spaces (some spreadsheets trim them).
 func neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
 		return "'" + s
 	}
 	return s

@@ -164,3 +164,44 @@ func TestMarkdownInjection(t *testing.T) {
 		}
 	}
 }
+
+// The timeline chart: ticks in order over any span, records without a
+// time left off, and where entries share a mark the most severe shows.
+func TestTimelineChart(t *testing.T) {
+	old := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	c := timelineChart([]TimelineEntry{
+		{Kind: "observation", Severity: "critical", What: "no time"},
+		{Time: old, Kind: "custody", What: "old"},
+		{Time: now.AddDate(-20, 0, 0), Kind: "observation", Severity: "low", What: "low"},
+		{Time: now.AddDate(-20, 0, 0).Add(time.Minute), Kind: "observation", Severity: "critical", What: "critical"},
+		{Time: now, Kind: "custody", What: "new"},
+	})
+	for i := 1; i < len(c.Ticks); i++ {
+		if c.Ticks[i].Label <= c.Ticks[i-1].Label {
+			t.Errorf("ticks out of order: %+v", c.Ticks)
+		}
+	}
+	if len(c.Marks) != 3 {
+		t.Fatalf("%d marks; want the two custody entries and one observation mark", len(c.Marks))
+	}
+	var last TimelineMark
+	for _, m := range c.Marks {
+		if m.Y != timelineTop {
+			last = m
+		}
+	}
+	if last.Fill != severityFill["critical"] || !strings.Contains(last.Description, "critical (and 1 more here)") {
+		t.Errorf("shared mark %+v; want the critical entry, counting the other", last)
+	}
+	for _, m := range c.Marks {
+		if strings.Contains(m.Description, "no time") {
+			t.Error("a record without a time is on the chart")
+		}
+	}
+	for _, cell := range []string{" =1+1", "  @x"} {
+		if neutralise(cell) != "'"+cell {
+			t.Errorf("neutralise(%q) = %q", cell, neutralise(cell))
+		}
+	}
+}

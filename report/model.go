@@ -423,6 +423,8 @@ func sourceTelemetry(a *playbooks.Analysis) []SourceTelemetry {
 			switch {
 			case len(wide[k]) > 0:
 				t.State, t.Why = "not_available", wide[k]
+			case len(missing[k]) > 0 && len(missing[k]) >= devices[src]:
+				t.State, t.Missing, t.Why = "not_available", len(missing[k]), why[k] // for none of its devices
 			case len(missing[k]) > 0:
 				t.State, t.Missing, t.Why = "partial", len(missing[k]), why[k]
 			}

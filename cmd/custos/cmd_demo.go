@@ -181,8 +181,12 @@ func runDemo(c *cli.Context) error {
 	if noBrowser == nil {
 		formats = append(formats, "pdf")
 	}
-	paths, err := writeReports(cs, anchors, formats, cs.Path(preserve.ReportsDir))
-	if err != nil {
+	paths, err := writeReports(ctx, cs, anchors, formats, cs.Path(preserve.ReportsDir))
+	var noPDF *pdfError
+	switch {
+	case errors.As(err, &noPDF):
+		noBrowser = noPDF.err // the other reports are written; the PDF is optional here
+	case err != nil:
 		return fmt.Errorf("reporting: %w", err)
 	}
 

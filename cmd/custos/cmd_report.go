@@ -30,7 +30,9 @@ func reportCommand() *cli.Command {
 				return err
 			}
 			outDir := cmp.Or(c.String("out"), cs.Path(preserve.ReportsDir))
-			paths, err := writeReports(cs, anchors, strings.Split(c.String("format"), ","), outDir)
+			ctx, stop := signalContext(c)
+			defer stop()
+			paths, err := writeReports(ctx, cs, anchors, strings.Split(c.String("format"), ","), outDir)
 			if err != nil {
 				return err
 			}

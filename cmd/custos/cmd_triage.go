@@ -21,6 +21,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
+	"github.com/custos-ir/custos/report/chromium"
 )
 
 // openerEnv names the program --open runs with the HTML report's path as
@@ -128,6 +129,11 @@ func runTriage(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if slices.Contains(formats, "pdf") {
+		if _, err := chromium.Find(); err != nil {
+			return fmt.Errorf("--format pdf: %w", err)
+		}
+	}
 	var opener []string
 	if c.Bool("open") {
 		if !slices.Contains(formats, "html") {
@@ -233,12 +239,17 @@ func runTriage(c *cli.Context) error {
 
 	show.begin(4, "writing "+strings.Join(formats, ", "))
 	outDir := cmp.Or(c.String("out"), cs.Path(preserve.ReportsDir))
-	paths, err := writeReports(cs, anchors, formats, outDir)
-	if err != nil {
+	paths, err := writeReports(ctx, cs, anchors, formats, outDir)
+	var pdfErr *pdfError
+	switch {
+	case errors.As(err, &pdfErr):
+		show.end("%d report(s) in %s; no PDF: %v", len(paths), outDir, pdfErr.err)
+	case err != nil:
 		show.end("failed")
 		return fmt.Errorf("reporting: %w (the evidence is sealed and %s written: 'custos report --case %s' renders it)", err, findingsPath, cs.Dir)
+	default:
+		show.end("%d report(s) in %s", len(paths), outDir)
 	}
-	show.end("%d report(s) in %s", len(paths), outDir)
 
 	sum := summarize(cs, acq, sealed, a, findingsPath, paths)
 	sum.FailOn = failOn
@@ -272,6 +283,9 @@ func runTriage(c *cli.Context) error {
 		errs = append(errs, exitWith{exitFindings, fmt.Errorf("findings at or above severity %s", failOn)})
 	}
 	errs = append(errs, openErr)
+	if pdfErr != nil {
+		errs = append(errs, pdfErr)
+	}
 	if acq.Status != "complete" {
 		errs = append(errs, fmt.Errorf("acquisition %s %w (see the visibility gaps in the report)", acq.ID, errGaps))
 	}

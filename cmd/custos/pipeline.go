@@ -237,7 +237,10 @@ func formatRank(f string) int {
 // writeReports renders the case's findings into outDir in each format
 // (names as reportFormatList gives them; "pdf" prints report.html, which
 // it writes too).
-func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []string, outDir string) ([]string, error) {
+//
+// A PDF that cannot be printed is a *pdfError, returned with the paths of
+// the reports written: callers for which the PDF is optional go on.
+func writeReports(ctx context.Context, c *preserve.Case, anchors *preserve.AllowedSigners, formats []string, outDir string) ([]string, error) {
 	formats, err := reportFormatList(strings.Join(formats, ","))
 	if err != nil {
 		return nil, err
@@ -278,13 +281,20 @@ func writeReports(c *preserve.Case, anchors *preserve.AllowedSigners, formats []
 	}
 	if slices.Contains(formats, "pdf") {
 		p := filepath.Join(outDir, "report.pdf")
-		if err := chromium.PrintPDF(context.Background(), filepath.Join(outDir, reportFormats["html"].file), p, 2*time.Minute); err != nil {
-			return paths, fmt.Errorf("report.pdf: %w", err)
+		if err := chromium.PrintPDF(ctx, filepath.Join(outDir, reportFormats["html"].file), p, 2*time.Minute); err != nil {
+			return paths, &pdfError{err}
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
 }
+
+// pdfError is a PDF that could not be printed; the other reports were
+// written.
+type pdfError struct{ err error }
+
+func (e *pdfError) Error() string { return "report.pdf: " + e.err.Error() }
+func (e *pdfError) Unwrap() error { return e.err }
 
 // readAcquisitions reads back the acquisition record of each archive the
 // analysis read, for the report's method: the command line, the sources

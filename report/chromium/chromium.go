@@ -56,6 +56,16 @@ func Find() (string, error) {
 	return "", ErrNotFound
 }
 
+// noSandbox reports whether the browser must run without its sandbox:
+// Chromium refuses to start its sandbox as root (as in most containers
+// and CI), and CUSTOS_CHROMIUM_NO_SANDBOX=1 asks for it where the sandbox
+// cannot start otherwise. Elsewhere the sandbox stays on: the page shows
+// strings from devices, escaped and under a strict CSP, but still
+// untrusted.
+func noSandbox() bool {
+	return os.Geteuid() == 0 || os.Getenv("CUSTOS_CHROMIUM_NO_SANDBOX") == "1"
+}
+
 // blocked are the URL patterns the browser may not load: the report is a
 // local file and needs nothing else.
 var blocked = []string{"http://*", "https://*", "ws://*", "wss://*", "ftp://*"}
@@ -70,7 +80,6 @@ func Browser(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // in containers and CI the sandbox usually cannot start; the page is custos's own report
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -78,8 +87,12 @@ func Browser(ctx context.Context) (context.Context, context.CancelFunc, error) {
 		chromedp.Flag("no-pings", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
 	)
+	if noSandbox() {
+		opts = append(opts, chromedp.NoSandbox)
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
+	quiet := func(string, ...any) {} // errors reach the caller; chromedp's own log would go to stderr
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(quiet), chromedp.WithErrorf(quiet))
 	stop := func() { cancelBrowser(); cancelAlloc() }
 	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
 		stop()
