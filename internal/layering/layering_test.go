@@ -30,9 +30,11 @@ func rules() []rule {
 		{module + "/collect", append([]string{module + "/preserve", module + "/report", module + "/playbooks", "github.com/urfave/cli/v2"}, vendorSources...), "collect owns the record model and run loop only"},
 		{module + "/collect/mdmsim", vendorSources, "the simulator must not share code with the clients it tests"},
 		{module + "/collect/googlesim", vendorSources, "the simulator must not share code with the clients it tests"},
+		{module + "/collect/jamfsim", vendorSources, "the simulator must not share code with the clients it tests"},
+		{module + "/collect/wsonesim", vendorSources, "the simulator must not share code with the clients it tests"},
 		{module + "/preserve", []string{"net/http", module + "/report", module + "/playbooks", module + "/collect/..."}, "evidence code is offline and source-agnostic"},
 		{module + "/playbooks", append([]string{"net/http", module + "/report"}, vendorSources...), "analysis is offline"},
-		{module + "/report", append([]string{"net/http", module + "/collect/mdmsim"}, vendorSources...), "reports are built offline from the case alone"},
+		{module + "/report", append([]string{"net/http", module + "/collect/mdmsim", module + "/collect/googlesim", module + "/collect/jamfsim", module + "/collect/wsonesim"}, vendorSources...), "reports are built offline from the case alone"},
 		{module + "/internal/...", []string{module + "/collect", module + "/preserve", module + "/playbooks", module + "/report", module + "/cmd/..."}, "internal packages sit below everything"},
 	}
 	for _, v := range vendorSources {
