@@ -89,7 +89,7 @@ type App struct {
 	Name              string `json:"name,omitempty"`
 	Version           string `json:"version,omitempty"`
 	Publisher         string `json:"publisher,omitempty"`
-	InstallSource     string `json:"install_source"` // store, system, sideloaded, enterprise, unknown
+	InstallSource     string `json:"install_source"` // store, system, sideloaded, enterprise, marketplace (an alternative store), beta (TestFlight), unknown
 	Installer         string `json:"installer,omitempty"`
 	APKSHA256         string `json:"apk_sha256,omitempty"`
 	SigningCertSHA1   string `json:"signing_cert_sha1,omitempty"`

@@ -378,12 +378,7 @@ func (s *Server) deliver(rw http.ResponseWriter, r *http.Request, w *response, r
 	switch rec.Fault {
 	case FaultSlow:
 		update()
-		t := time.NewTimer(s.opts.Faults.SlowDelay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		}
-		t.Stop()
+		sleepCtx(r.Context(), s.opts.Faults.SlowDelay)
 	case FaultReset:
 		rec.Finished = s.opts.Clock()
 		update()
