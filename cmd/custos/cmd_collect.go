@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/amapi"
 	"github.com/custos-ir/custos/collect/intune"
+	"github.com/custos-ir/custos/collect/wsone"
 	"github.com/custos-ir/custos/preserve"
 )
 
@@ -25,7 +27,7 @@ func collectCommand() *cli.Command {
 		Flags: commonFlags(
 			caseFlag,
 			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
-			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, import", Required: true},
+			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, wsone, import", Required: true},
 			&cli.StringFlag{Name: "from", Usage: "import: the export to import (its format is detected)"},
 			&cli.StringFlag{Name: "format", Usage: "import: force the export's format: " + formatAMAPILogs},
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
@@ -33,8 +35,8 @@ func collectCommand() *cli.Command {
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
 			&cli.StringFlag{Name: "since", Usage: "start of the window of interest for admin audit events and logs: YYYY-MM-DD or RFC 3339 (default: all the source keeps)"},
 			&cli.StringFlag{Name: "tenant", Usage: "intune: Entra tenant id or domain"},
-			&cli.StringFlag{Name: "client-id", Usage: "intune: application (client) id"},
-			&cli.StringFlag{Name: "client-secret-file", Usage: "intune: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET)"},
+			&cli.StringFlag{Name: "client-id", Usage: "intune, wsone: OAuth client id"},
+			&cli.StringFlag{Name: "client-secret-file", Usage: "intune, wsone: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET, CUSTOS_WSONE_CLIENT_SECRET)"},
 			&cli.StringFlag{Name: "graph-url", Value: intune.DefaultGraphURL, Usage: "intune: Microsoft Graph base URL"},
 			&cli.StringFlag{Name: "login-url", Value: intune.DefaultLoginURL, Usage: "intune: Entra ID authority host"},
 			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
@@ -43,13 +45,18 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "enterprise", Usage: "amapi: enterprise id (enterprises/ID)"},
 			&cli.StringFlag{Name: "key-file", Usage: "amapi: service account JSON key file (or set CUSTOS_AMAPI_KEY_FILE)"},
 			&cli.StringFlag{Name: "amapi-url", Value: amapi.DefaultAPIURL, Usage: "amapi: Android Management API base URL"},
-			&cli.StringFlag{Name: "token-url", Usage: "amapi: OAuth token endpoint (default: the key's token_uri)"},
+			&cli.StringFlag{Name: "token-url", Usage: "amapi, wsone: OAuth token endpoint (amapi default: the key's token_uri)"},
 			&cli.StringFlag{Name: "subscription", Usage: "amapi: Pub/Sub subscription of the enterprise's notifications, projects/P/subscriptions/S: drained of its usage logs"},
 			&cli.StringFlag{Name: "pubsub-url", Value: amapi.DefaultPubSubURL, Usage: "amapi: Pub/Sub base URL"},
 			&cli.BoolFlag{Name: "until-empty", Usage: "amapi: drain the subscription until it is empty (the default unless --duration is set)"},
 			&cli.IntFlag{Name: "max-messages", Usage: "amapi: stop draining after this many messages"},
 			&cli.IntFlag{Name: "pull-batch", Usage: "amapi: messages asked for by each pull, 1 to 1000 (default 100)"},
 			&cli.DurationFlag{Name: "duration", Usage: "amapi: stop draining after this long (polling an empty subscription unless --until-empty)"},
+			&cli.StringFlag{Name: "url", Usage: "wsone: the REST API host (https://asNNNN.awmdm.com)"},
+			&cli.StringFlag{Name: "region", Usage: "wsone: the OAuth token service's region (" + strings.Join(wsone.Regions, ", ") + "), instead of --token-url"},
+			&cli.StringFlag{Name: "username", Usage: "wsone: console user for basic authentication (with --password-file and --tenant-code-file), instead of OAuth"},
+			&cli.StringFlag{Name: "password-file", Usage: "wsone: file holding the basic-authentication password (or set CUSTOS_WSONE_PASSWORD)"},
+			&cli.StringFlag{Name: "tenant-code-file", Usage: "wsone: file holding the REST API key sent as aw-tenant-code (or set CUSTOS_WSONE_TENANT_CODE)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
 			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default 4)"},
@@ -167,10 +174,46 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			return nil, usageError{err}
 		}
 		return src, nil
+	case wsone.Name:
+		secret, err := secretFrom(c, "client-secret-file", "CUSTOS_WSONE_CLIENT_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		password, err := secretFrom(c, "password-file", "CUSTOS_WSONE_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		code, err := secretFrom(c, "tenant-code-file", "CUSTOS_WSONE_TENANT_CODE")
+		if err != nil {
+			return nil, err
+		}
+		src, err := wsone.New(wsone.Config{
+			URL: c.String("url"), ClientID: c.String("client-id"), ClientSecret: secret, TokenURL: c.String("token-url"), Region: c.String("region"),
+			Username: c.String("username"), Password: password, TenantCode: code,
+			HTTP: &http.Client{}, UserAgent: toolString(),
+			RequestsPerSecond: c.Float64("rate-limit"), Burst: c.Int("burst"), Concurrency: c.Int("concurrency"),
+		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return src, nil
 	case "import":
 		return importSource(c.String("from"), c.String("format"))
 	}
-	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi, import)", c.String("source"))}
+	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi, wsone, import)", c.String("source"))}
+}
+
+// secretFrom reads a secret from the file a flag names, else from an
+// environment variable; never from a flag's value.
+func secretFrom(c *cli.Context, flag, env string) (string, error) {
+	if f := c.String(flag); f != "" {
+		s, err := readSecretFile(f)
+		if err != nil {
+			return "", fmt.Errorf("reading --%s: %w", flag, err)
+		}
+		return s, nil
+	}
+	return os.Getenv(env), nil
 }
 
 func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/collect/mdmsim"
+	"github.com/custos-ir/custos/collect/wsone"
+	"github.com/custos-ir/custos/collect/wsonesim"
 	"github.com/custos-ir/custos/internal/fsutil"
 	"github.com/custos-ir/custos/iocs"
 	"github.com/custos-ir/custos/playbooks"
@@ -40,12 +43,12 @@ func demoCommand() *cli.Command {
 			"Android fleet has its own (ADB commands, an app and a process start matching published\n" +
 			"indicators, a compromised integrity verdict), signs the evidence with an ephemeral DEMO key that\n" +
 			"is never written to disk, and writes the case, its evidence and its reports into DIR.",
-		UsageText: "custos demo [--dir DIR] [--devices N] [--seed N] [--source all|intune|amapi]",
+		UsageText: "custos demo [--dir DIR] [--devices N] [--seed N] [--source all|SOURCE,...]",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "dir", Value: "custos-demo", Usage: "case directory to create (replaced if it holds an earlier demo)"},
 			&cli.IntFlag{Name: "devices", Value: 50, Usage: "fleet size"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "fleet seed"},
-			&cli.StringFlag{Name: "source", Value: "all", Usage: "simulated sources to collect from: all, intune or amapi (one evidence archive each)"},
+			&cli.StringFlag{Name: "source", Value: "all", Usage: "simulated sources to collect from, separated by commas: " + strings.Join(demoSourceNames, ", ") + ", or all (one evidence archive each)"},
 		),
 		Action: runDemo,
 	}
@@ -57,9 +60,9 @@ func runDemo(c *cli.Context) error {
 	if c.Int("devices") < 10 {
 		return usageError{errors.New("--devices: the demo needs at least 10 devices to plant its cases")}
 	}
-	which := c.String("source")
-	if which != "all" && which != intune.Name && which != amapi.Name {
-		return usageError{fmt.Errorf("--source %q: want all, %s or %s", which, intune.Name, amapi.Name)}
+	which, err := demoSources(c.String("source"))
+	if err != nil {
+		return err
 	}
 	if err := prepareDemoDir(dir); err != nil {
 		return err
@@ -67,16 +70,9 @@ func runDemo(c *cli.Context) error {
 	ctx, stop := signalContext(c)
 	defer stop()
 
-	sim, err := mdmsim.Start(mdmsim.Options{Devices: c.Int("devices"), Seed: c.Int64("seed")})
-	if err != nil {
-		return fmt.Errorf("starting the simulator: %w", err)
-	}
-	defer sim.Close()
-	o.infof("simulator: Microsoft Graph (Intune) at %s, %d devices, seed %d", sim.URL(), c.Int("devices"), c.Int64("seed"))
-
 	now := time.Now().UTC()
 	cs, err := preserve.OpenOrCreateCase(dir, preserve.CaseInfo{
-		ID: "DEMO-" + now.Format("20060102"), Title: "custos demo against the built-in Intune and Android Management API simulators",
+		ID: "DEMO-" + now.Format("20060102"), Title: "custos demo against the built-in simulators of " + strings.Join(which, ", "),
 		CreatedAt: now.Truncate(time.Second), Examiner: demoPrincipal, Organization: "Contoso (simulated)",
 		Authority: "demonstration only: simulated data, no legal basis needed",
 	})
@@ -97,14 +93,6 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 
-	src, err := intune.New(intune.Config{
-		Tenant: mdmsim.DefaultTenant, ClientID: mdmsim.DemoClientID, ClientSecret: mdmsim.DemoClientSecret,
-		GraphURL: sim.URL(), LoginURL: sim.URL(), Scope: "https://graph.microsoft.com/.default",
-		HTTP: &http.Client{}, UserAgent: toolString(),
-	})
-	if err != nil {
-		return err
-	}
 	anchors, err := loadAnchors(c, cs.Dir)
 	if err != nil {
 		return err
@@ -135,29 +123,15 @@ func runDemo(c *cli.Context) error {
 		sealedAll = append(sealedAll, sealed)
 		return nil
 	}
-	if which != amapi.Name {
+	for _, name := range which {
+		src, stopSim, err := startDemoSource(o, name, c.Int("devices"), c.Int64("seed"))
+		if stopSim != nil {
+			defer stopSim()
+		}
+		if err != nil {
+			return err
+		}
 		if err := acquire(src); err != nil {
-			return err
-		}
-	}
-
-	// Android through the Android Management API, with its usage logs in
-	// a Pub/Sub subscription. The service account key stays in memory.
-	if which != intune.Name {
-		gsim, err := googlesim.Start(googlesim.Options{Devices: 12, Seed: uint64(c.Int64("seed"))})
-		if err != nil {
-			return fmt.Errorf("starting the Google simulator: %w", err)
-		}
-		defer gsim.Close()
-		gsim.Publish(gsim.UsageLogs()...)
-		o.infof("simulator: Android Management API and Pub/Sub at %s, %d devices", gsim.URL(), len(gsim.Fleet().Devices))
-		asrc, err := amapi.New(amapi.Config{Key: gsim.ServiceAccountKey(gsim.URL()), Enterprise: googlesim.DefaultEnterprise,
-			APIURL: gsim.URL(), PubSubURL: gsim.URL(), Subscription: googlesim.DefaultSubscription,
-			HTTP: &http.Client{}, UserAgent: toolString()})
-		if err != nil {
-			return err
-		}
-		if err := acquire(asrc); err != nil {
 			return err
 		}
 	}
@@ -249,4 +223,70 @@ func prepareDemoDir(dir string) error {
 		return nil
 	})
 	return os.RemoveAll(dir)
+}
+
+// demoSourceNames are the sources the demo simulates, in the order it
+// collects them.
+var demoSourceNames = []string{intune.Name, amapi.Name, wsone.Name}
+
+// demoSources expands --source: "all", or names separated by commas.
+func demoSources(value string) ([]string, error) {
+	if value == "all" {
+		return demoSourceNames, nil
+	}
+	var out []string
+	for n := range strings.SplitSeq(value, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(demoSourceNames, n) {
+			return nil, usageError{fmt.Errorf("--source %q: want all, or some of %s", value, strings.Join(demoSourceNames, ", "))}
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// startDemoSource starts the simulator of a source on 127.0.0.1 and
+// returns the source pointed at it, with the credentials the simulator
+// issues (kept in memory), and what stops the simulator.
+func startDemoSource(o out, name string, devices int, seed int64) (collect.Source, func(), error) {
+	switch name {
+	case intune.Name:
+		sim, err := mdmsim.Start(mdmsim.Options{Devices: devices, Seed: seed})
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the Intune simulator: %w", err)
+		}
+		o.infof("simulator: Microsoft Graph (Intune) at %s, %d devices, seed %d", sim.URL(), devices, seed)
+		src, err := intune.New(intune.Config{
+			Tenant: mdmsim.DefaultTenant, ClientID: mdmsim.DemoClientID, ClientSecret: mdmsim.DemoClientSecret,
+			GraphURL: sim.URL(), LoginURL: sim.URL(), Scope: "https://graph.microsoft.com/.default",
+			HTTP: &http.Client{}, UserAgent: toolString(),
+		})
+		return src, func() { sim.Close() }, err
+	case amapi.Name:
+		// Android through the Android Management API, with its usage
+		// logs in a Pub/Sub subscription. The service account key stays
+		// in memory.
+		gsim, err := googlesim.Start(googlesim.Options{Devices: 12, Seed: uint64(seed)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the Google simulator: %w", err)
+		}
+		gsim.Publish(gsim.UsageLogs()...)
+		o.infof("simulator: Android Management API and Pub/Sub at %s, %d devices", gsim.URL(), len(gsim.Fleet().Devices))
+		src, err := amapi.New(amapi.Config{Key: gsim.ServiceAccountKey(gsim.URL()), Enterprise: googlesim.DefaultEnterprise,
+			APIURL: gsim.URL(), PubSubURL: gsim.URL(), Subscription: googlesim.DefaultSubscription,
+			HTTP: &http.Client{}, UserAgent: toolString()})
+		return src, func() { gsim.Close() }, err
+	case wsone.Name:
+		wsim, err := wsonesim.Start(wsonesim.Options{Seed: uint64(seed)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the Workspace ONE simulator: %w", err)
+		}
+		o.infof("simulator: Workspace ONE UEM at %s", wsim.URL())
+		src, err := wsone.New(wsone.Config{URL: wsim.URL(), TokenURL: wsim.TokenURL(), ClientID: wsonesim.DemoClientID,
+			ClientSecret: wsonesim.DemoClientSecret, HTTP: &http.Client{}, UserAgent: toolString()})
+		return src, func() { wsim.Close() }, err
+	}
+	return nil, nil, usageError{fmt.Errorf("no simulator for %q", name)}
 }

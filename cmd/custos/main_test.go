@@ -20,6 +20,7 @@ import (
 
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/mdmsim"
+	"github.com/custos-ir/custos/collect/wsonesim"
 	"github.com/custos-ir/custos/internal/jsonschema"
 	attackdata "github.com/custos-ir/custos/third_party/attack"
 	"golang.org/x/crypto/ssh"
@@ -47,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"sshagent":     cmdSSHAgent,
 			"mdmsim":       cmdMDMSim,
 			"googlesim":    cmdGoogleSim,
+			"wsonesim":     cmdWSOneSim,
 			"attackbundle": cmdAttackBundle,
 			"schema":       cmdSchema,
 		},
@@ -254,6 +256,34 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
 	ts.Setenv("SUBSCRIPTION", googlesim.DefaultSubscription)
 	ts.Check(os.WriteFile(ts.MkAbs("usage-logs.ndjson"), googlesim.ExportNDJSON(sim.UsageLogs()), 0o644))
+}
+
+// cmdWSOneSim starts the Workspace ONE simulator for the rest of the
+// script and sets WSONE to its URL, WSONE_TOKEN_URL to its token endpoint,
+// WSONE_CLIENT_ID, CUSTOS_WSONE_CLIENT_SECRET, and $WORK/wsone-password and
+// $WORK/wsone-tenant-code for basic authentication (user WSONE_USER):
+//
+//	wsonesim [DEVICES]
+func cmdWSOneSim(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: wsonesim [DEVICES]")
+	}
+	opts := wsonesim.Options{Seed: 1}
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		opts.Devices = n
+	}
+	sim, err := wsonesim.Start(opts)
+	ts.Check(err)
+	ts.Defer(func() { sim.Close() })
+	ts.Setenv("WSONE", sim.URL())
+	ts.Setenv("WSONE_TOKEN_URL", sim.TokenURL())
+	ts.Setenv("WSONE_CLIENT_ID", wsonesim.DemoClientID)
+	ts.Setenv("CUSTOS_WSONE_CLIENT_SECRET", wsonesim.DemoClientSecret)
+	ts.Setenv("WSONE_USER", wsonesim.DemoUsername)
+	ts.Check(os.WriteFile(ts.MkAbs("wsone-password"), []byte(wsonesim.DemoPassword), 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs("wsone-tenant-code"), []byte(wsonesim.DemoTenantCode), 0o600))
 }
 
 // cmdAttackBundle writes the embedded ATT&CK bundle, decompressed:

@@ -14,27 +14,17 @@
 //     supervised iPhone, an app from an alternative marketplace, a device
 //     never seen (LastSeen "0001-01-01T00:00:00"), an employee-owned
 //     Android phone listing managed apps only, a stale phone, and benign
-//     look-alikes (an in-house enterprise app on a supervised iPhone, a
-//     non-compliant but not compromised iPhone, App Store apps naming
-//     com.apple.AppStore as their distributor).
+//     look-alikes (an in-house enterprise app and a TestFlight beta on a
+//     supervised iPhone, a non-compliant but not compromised iPhone, App
+//     Store apps naming com.apple.AppStore as their distributor).
 //   - Authentication both ways the API offers: OAuth 2.0 client
 //     credentials at [TokenPath] (opaque bearer tokens that expire), and
 //     HTTP Basic with the aw-tenant-code header (a wrong code is 403
-//     errorCode 1013 whose message repeats the code, as the real API's
-//     does).
-//   - The endpoints, GET only:
-//
-//     /API/mdm/devices/search       versions 1 and 2 (Options.SearchVersions); page (0-based), pagesize (≤ MaxPageSize),
-//     orderby=deviceid, sortorder, user, platform, ownership, model;
-//     {"Devices":[…],"Page":P,"PageSize":S,"Total":N}; no match → 204, no body
-//     /API/mdm/devices/{id}/apps    version 1 (Options.AppsVersions); page, pagesize;
-//     {"DeviceApps":[…],"Page":P,"PageSize":S,"Total":N}; no apps → 200, empty body
-//
-//     The version is asked with Accept: application/json;version=N (none
-//     means 1); a version not served is 406. Errors are Workspace ONE's
-//     {"errorCode":N,"message":"…","activityId":"…"}: 1013 for a tenant
-//     code and 5061 for an unknown device are the API's own codes; for
-//     every other failure the simulator sends the HTTP status as errorCode.
+//     errorCode 1013 whose message repeats the code, as in the error
+//     bodies published from real tenants).
+//   - The two endpoints the source reads (see Endpoints), with version
+//     negotiation, paging, empty-body "no results" and Workspace ONE's
+//     error bodies.
 //   - Throttling (Options.RateLimit): 429 with Retry-After and
 //     X-RateLimit-Limit/-Remaining/-Reset.
 //   - Fault injection: random faults per request ([Options].Faults,
@@ -46,6 +36,23 @@
 //   - A log of requests ([Server.Requests], with the version served, the
 //     fault and the injection pattern behind it) and of requests for
 //     paths or methods it does not serve ([Server.Unexpected]).
+//
+// # Endpoints
+//
+// GET only; the version is asked with Accept: application/json;version=N
+// (none means 1), and a version not served is 406.
+//
+//	/API/mdm/devices/search       versions 1 and 2 (Options.SearchVersions)
+//	    page (0-based), pagesize (at most Options.MaxPageSize), orderby=deviceid, sortorder,
+//	    user, platform, ownership, model
+//	    → {"Devices":[…],"Page":P,"PageSize":S,"Total":N}; no match → 204, no body
+//	/API/mdm/devices/{id}/apps    version 1 (Options.AppsVersions); page, pagesize
+//	    → {"DeviceApps":[…],"Page":P,"PageSize":S,"Total":N}; no apps → 200, empty body
+//	POST /connect/token           client_credentials → {"access_token","expires_in","token_type":"Bearer"}
+//
+// Errors are Workspace ONE's {"errorCode":N,"message":"…","activityId":"…"}:
+// 1013 (tenant code) and 5061 (device not found) are the API's own codes;
+// for every other failure the simulator sends the HTTP status as errorCode.
 //
 // What is not the API's own: Workspace ONE documents neither whether nor
 // where it reports the Apple InstalledApplicationList keys that tell how

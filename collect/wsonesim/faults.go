@@ -22,7 +22,7 @@ const (
 	Fault401
 	// Fault403 answers 403: when the request carried an aw-tenant-code,
 	// Workspace ONE's errorCode 1013, whose message repeats the tenant
-	// code it was given (as the real API does); otherwise a missing API
+	// code it was given (as in error bodies published from real tenants); otherwise a missing API
 	// role. On the token endpoint, 400 unauthorized_client.
 	Fault403
 	// Fault429 answers 429 with Retry-After (Faults.RetryAfter) and the

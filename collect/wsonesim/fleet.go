@@ -112,8 +112,9 @@ const (
 	// "0001-01-01T00:00:00", and its app listing is an empty body.
 	ScenarioNeverSeen = "never-seen"
 	// ScenarioEnterpriseApp is a supervised iPhone carrying
-	// EnterpriseAppID, the organisation's own in-house app: a benign
-	// look-alike of ScenarioAdHocApp.
+	// EnterpriseAppID, the organisation's own in-house app, and
+	// TestFlightAppID, a TestFlight beta: benign look-alikes of
+	// ScenarioAdHocApp and ScenarioMarketplaceApp.
 	ScenarioEnterpriseApp = "enterprise-app-supervised-iphone"
 	// ScenarioNoncompliant is an iPhone that is non-compliant (an old iOS)
 	// but not compromised: a benign look-alike of ScenarioCompromised.
@@ -136,6 +137,7 @@ const (
 	MarketplaceAppID       = "com.example.retrocam"
 	MarketplaceDistributor = "eu.example.altmarket"
 	EnterpriseAppID        = "com.contoso.inspections"
+	TestFlightAppID        = "com.contoso.planner"
 	// AppStoreDistributor is the DistributorIdentifier of App Store apps
 	// on iOS 17.4 and later.
 	AppStoreDistributor = "com.apple.AppStore"
@@ -346,9 +348,14 @@ func NewFleet(seed uint64, n int, now time.Time) *Fleet {
 			apps = nil
 		case ScenarioEnterpriseApp:
 			d.IsSupervised, d.EnrolledViaDEP = true, true
+			d.OperatingSystem, d.OSBuildVersion = "17.5.1", "21F90"
 			apps = append(apps, App{ApplicationName: "Contoso Inspections", Version: "5.0.2", BuildVersion: "502", Status: "Installed",
 				Size: "30511104", ApplicationIdentifier: EnterpriseAppID, Type: "Internal", IsManaged: true,
-				AdHocCodeSigned: ptr(false), AppStoreVendable: ptr(false), BetaApp: ptr(false), IsValidated: ptr(true)})
+				AdHocCodeSigned: ptr(false), AppStoreVendable: ptr(false), BetaApp: ptr(false), IsValidated: ptr(true)},
+				App{ApplicationName: "Contoso Planner", Version: "3.0", BuildVersion: "3017", Status: "Installed",
+					Size: "12582912", ApplicationIdentifier: TestFlightAppID, Type: "Public",
+					AdHocCodeSigned: ptr(false), AppStoreVendable: ptr(false), BetaApp: ptr(true), IsValidated: ptr(true),
+					DistributorIdentifier: "com.apple.TestFlight"})
 		case ScenarioNoncompliant:
 			d.OperatingSystem, d.OSBuildVersion = "15.8.2", "19H384"
 			d.ComplianceStatus = "NonCompliant"

@@ -84,7 +84,7 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // the refusal and reports false when the credential does not do: 401 for
 // a missing, unknown or expired token or a wrong user or password, 403
 // errorCode 1013 for a wrong or missing tenant code (whose message repeats
-// the code given, as Workspace ONE's does).
+// the code given, as in error bodies published from real tenants).
 func (s *Server) authenticate(w *response, r *http.Request, rec *Request) bool {
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
