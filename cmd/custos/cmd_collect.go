@@ -15,6 +15,7 @@ import (
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/amapi"
 	"github.com/custos-ir/custos/collect/intune"
+	"github.com/custos-ir/custos/collect/jamf"
 	"github.com/custos-ir/custos/collect/wsone"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -27,7 +28,7 @@ func collectCommand() *cli.Command {
 		Flags: commonFlags(
 			caseFlag,
 			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
-			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, wsone, import", Required: true},
+			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, jamf, wsone, import", Required: true},
 			&cli.StringFlag{Name: "from", Usage: "import: the export to import (its format is detected)"},
 			&cli.StringFlag{Name: "format", Usage: "import: force the export's format: " + formatAMAPILogs},
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
@@ -35,8 +36,8 @@ func collectCommand() *cli.Command {
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
 			&cli.StringFlag{Name: "since", Usage: "start of the window of interest for admin audit events and logs: YYYY-MM-DD or RFC 3339 (default: all the source keeps)"},
 			&cli.StringFlag{Name: "tenant", Usage: "intune: Entra tenant id or domain"},
-			&cli.StringFlag{Name: "client-id", Usage: "intune, wsone: OAuth client id"},
-			&cli.StringFlag{Name: "client-secret-file", Usage: "intune, wsone: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET, CUSTOS_WSONE_CLIENT_SECRET)"},
+			&cli.StringFlag{Name: "client-id", Usage: "intune, jamf, wsone: OAuth client id"},
+			&cli.StringFlag{Name: "client-secret-file", Usage: "intune, jamf, wsone: file holding the client secret (or set CUSTOS_INTUNE_CLIENT_SECRET, CUSTOS_JAMF_CLIENT_SECRET, CUSTOS_WSONE_CLIENT_SECRET)"},
 			&cli.StringFlag{Name: "graph-url", Value: intune.DefaultGraphURL, Usage: "intune: Microsoft Graph base URL"},
 			&cli.StringFlag{Name: "login-url", Value: intune.DefaultLoginURL, Usage: "intune: Entra ID authority host"},
 			&cli.StringFlag{Name: "scope", Usage: "intune: token scope (default GRAPH-URL/.default)"},
@@ -52,10 +53,10 @@ func collectCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-messages", Usage: "amapi: stop draining after this many messages"},
 			&cli.IntFlag{Name: "pull-batch", Usage: "amapi: messages asked for by each pull, 1 to 1000 (default 100)"},
 			&cli.DurationFlag{Name: "duration", Usage: "amapi: stop draining after this long (polling an empty subscription unless --until-empty)"},
-			&cli.StringFlag{Name: "url", Usage: "wsone: the REST API host (https://asNNNN.awmdm.com)"},
+			&cli.StringFlag{Name: "url", Usage: "jamf: the Jamf Pro server (https://NAME.jamfcloud.com); wsone: the REST API host (https://asNNNN.awmdm.com)"},
 			&cli.StringFlag{Name: "region", Usage: "wsone: the OAuth token service's region (" + strings.Join(wsone.Regions, ", ") + "), instead of --token-url"},
-			&cli.StringFlag{Name: "username", Usage: "wsone: console user for basic authentication (with --password-file and --tenant-code-file), instead of OAuth"},
-			&cli.StringFlag{Name: "password-file", Usage: "wsone: file holding the basic-authentication password (or set CUSTOS_WSONE_PASSWORD)"},
+			&cli.StringFlag{Name: "username", Usage: "jamf: API user for the bearer-token flow; wsone: console user for basic authentication (with --tenant-code-file); either instead of OAuth"},
+			&cli.StringFlag{Name: "password-file", Usage: "jamf, wsone: file holding --username's password (or set CUSTOS_JAMF_PASSWORD, CUSTOS_WSONE_PASSWORD)"},
 			&cli.StringFlag{Name: "tenant-code-file", Usage: "wsone: file holding the REST API key sent as aw-tenant-code (or set CUSTOS_WSONE_TENANT_CODE)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
@@ -174,6 +175,27 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 			return nil, usageError{err}
 		}
 		return src, nil
+	case jamf.Name:
+		secret, err := secretFrom(c, "client-secret-file", "CUSTOS_JAMF_CLIENT_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		password, err := secretFrom(c, "password-file", "CUSTOS_JAMF_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		if c.String("client-id") == "" {
+			secret = "" // the bearer-token flow: the client secret variable is not for it
+		}
+		src, err := jamf.New(jamf.Config{
+			URL: c.String("url"), ClientID: c.String("client-id"), ClientSecret: secret,
+			Username: c.String("username"), Password: password,
+			HTTP: &http.Client{}, UserAgent: toolString(), Concurrency: c.Int("concurrency"),
+		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return src, nil
 	case wsone.Name:
 		secret, err := secretFrom(c, "client-secret-file", "CUSTOS_WSONE_CLIENT_SECRET")
 		if err != nil {
@@ -186,6 +208,9 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 		code, err := secretFrom(c, "tenant-code-file", "CUSTOS_WSONE_TENANT_CODE")
 		if err != nil {
 			return nil, err
+		}
+		if c.String("client-id") == "" {
+			secret = "" // basic authentication: the client secret variable is not for it
 		}
 		src, err := wsone.New(wsone.Config{
 			URL: c.String("url"), ClientID: c.String("client-id"), ClientSecret: secret, TokenURL: c.String("token-url"), Region: c.String("region"),
@@ -200,7 +225,7 @@ func sourceFromFlags(c *cli.Context) (collect.Source, error) {
 	case "import":
 		return importSource(c.String("from"), c.String("format"))
 	}
-	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi, wsone, import)", c.String("source"))}
+	return nil, usageError{fmt.Errorf("unknown --source %q (this version collects from: intune, amapi, jamf, wsone, import)", c.String("source"))}
 }
 
 // secretFrom reads a secret from the file a flag names, else from an

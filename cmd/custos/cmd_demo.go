@@ -16,6 +16,8 @@ import (
 	"github.com/custos-ir/custos/collect/amapi"
 	"github.com/custos-ir/custos/collect/googlesim"
 	"github.com/custos-ir/custos/collect/intune"
+	"github.com/custos-ir/custos/collect/jamf"
+	"github.com/custos-ir/custos/collect/jamfsim"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/collect/wsone"
 	"github.com/custos-ir/custos/collect/wsonesim"
@@ -227,7 +229,7 @@ func prepareDemoDir(dir string) error {
 
 // demoSourceNames are the sources the demo simulates, in the order it
 // collects them.
-var demoSourceNames = []string{intune.Name, amapi.Name, wsone.Name}
+var demoSourceNames = []string{intune.Name, amapi.Name, jamf.Name, wsone.Name}
 
 // demoSources expands --source: "all", or names separated by commas.
 func demoSources(value string) ([]string, error) {
@@ -278,6 +280,15 @@ func startDemoSource(o out, name string, devices int, seed int64) (collect.Sourc
 			APIURL: gsim.URL(), PubSubURL: gsim.URL(), Subscription: googlesim.DefaultSubscription,
 			HTTP: &http.Client{}, UserAgent: toolString()})
 		return src, func() { gsim.Close() }, err
+	case jamf.Name:
+		jsim, err := jamfsim.Start(jamfsim.Options{Seed: seed})
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the Jamf Pro simulator: %w", err)
+		}
+		o.infof("simulator: Jamf Pro at %s", jsim.URL())
+		src, err := jamf.New(jamf.Config{URL: jsim.URL(), ClientID: jamfsim.DemoClientID, ClientSecret: jamfsim.DemoClientSecret,
+			HTTP: &http.Client{}, UserAgent: toolString()})
+		return src, func() { jsim.Close() }, err
 	case wsone.Name:
 		wsim, err := wsonesim.Start(wsonesim.Options{Seed: uint64(seed)})
 		if err != nil {

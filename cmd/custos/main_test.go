@@ -19,6 +19,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/custos-ir/custos/collect/googlesim"
+	"github.com/custos-ir/custos/collect/jamfsim"
 	"github.com/custos-ir/custos/collect/mdmsim"
 	"github.com/custos-ir/custos/collect/wsonesim"
 	"github.com/custos-ir/custos/internal/jsonschema"
@@ -49,6 +50,7 @@ func TestScripts(t *testing.T) {
 			"mdmsim":       cmdMDMSim,
 			"googlesim":    cmdGoogleSim,
 			"wsonesim":     cmdWSOneSim,
+			"jamfsim":      cmdJamfSim,
 			"attackbundle": cmdAttackBundle,
 			"schema":       cmdSchema,
 		},
@@ -256,6 +258,31 @@ func cmdGoogleSim(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("ENTERPRISE", googlesim.DefaultEnterprise)
 	ts.Setenv("SUBSCRIPTION", googlesim.DefaultSubscription)
 	ts.Check(os.WriteFile(ts.MkAbs("usage-logs.ndjson"), googlesim.ExportNDJSON(sim.UsageLogs()), 0o644))
+}
+
+// cmdJamfSim starts the Jamf Pro simulator for the rest of the script and
+// sets JAMF to its URL, JAMF_CLIENT_ID, CUSTOS_JAMF_CLIENT_SECRET, JAMF_USER
+// and $WORK/jamf-password for the bearer-token flow:
+//
+//	jamfsim [DEVICES]
+func cmdJamfSim(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: jamfsim [DEVICES]")
+	}
+	opts := jamfsim.Options{Seed: 1}
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		opts.Devices = n
+	}
+	sim, err := jamfsim.Start(opts)
+	ts.Check(err)
+	ts.Defer(func() { sim.Close() })
+	ts.Setenv("JAMF", sim.URL())
+	ts.Setenv("JAMF_CLIENT_ID", jamfsim.DemoClientID)
+	ts.Setenv("CUSTOS_JAMF_CLIENT_SECRET", jamfsim.DemoClientSecret)
+	ts.Setenv("JAMF_USER", jamfsim.DemoUsername)
+	ts.Check(os.WriteFile(ts.MkAbs("jamf-password"), []byte(jamfsim.DemoPassword), 0o600))
 }
 
 // cmdWSOneSim starts the Workspace ONE simulator for the rest of the

@@ -53,7 +53,7 @@ func (s *Server) serveUserToken(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if !ok || !same(user, s.opts.Username) || !same(pass, s.opts.Password) {
 		s.auth.Refused++
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"httpStatus": 401, "errors": []any{}})
+		writeJSON(w, http.StatusUnauthorized, ErrorBody{HTTPStatus: 401, Errors: []Cause{}})
 		return
 	}
 	tok, exp := s.newToken("user", s.opts.UserTokenTTL)

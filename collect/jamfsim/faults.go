@@ -98,13 +98,15 @@ type Faults struct {
 
 // ParseFaults reads a spec of comma-separated fault=probability pairs,
 // such as "429=0.05,503=0.02,slow=0.01,truncate=0.005". The empty spec
-// means none; the probabilities add up to at most 1.
+// means none; the probabilities add up to at most 1, and those of zero are
+// dropped.
 func ParseFaults(spec string) (Faults, error) {
 	var fs Faults
 	if strings.TrimSpace(spec) == "" {
 		return fs, nil
 	}
 	sum := 0.0
+	seen := map[Fault]bool{}
 	for item := range strings.SplitSeq(spec, ",") {
 		key, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
@@ -118,8 +120,12 @@ func ParseFaults(spec string) (Faults, error) {
 		if err != nil || math.IsNaN(p) || p < 0 || p > 1 {
 			return Faults{}, fmt.Errorf("faults %q: %s: want a probability from 0 to 1", spec, key)
 		}
-		if _, dup := fs.Rates[f]; dup {
+		if seen[f] {
 			return Faults{}, fmt.Errorf("faults %q: %s given twice", spec, key)
+		}
+		seen[f] = true
+		if p == 0 {
+			continue
 		}
 		if fs.Rates == nil {
 			fs.Rates = map[Fault]float64{}
@@ -165,9 +171,8 @@ type injection struct {
 }
 
 // matchPattern matches a request path against an injection pattern,
-// segment by segment and ignoring case: "*" matches any one segment, the
-// path may go on beyond the pattern unless the pattern ends in "$", and
-// the pattern's last segment matches any segment it is a prefix of.
+// segment by segment and ignoring case: "*" matches any one segment, and
+// the path may go on beyond the pattern unless the pattern ends in "$".
 func matchPattern(pattern, path string) bool {
 	exact := strings.HasSuffix(pattern, "$")
 	pattern = strings.Trim(strings.TrimSuffix(pattern, "$"), "/")
@@ -180,13 +185,7 @@ func matchPattern(pattern, path string) bool {
 		return false
 	}
 	for i, p := range ps {
-		switch {
-		case p == "*":
-		case i == len(ps)-1 && !exact:
-			if !strings.HasPrefix(strings.ToLower(segs[i]), strings.ToLower(p)) {
-				return false
-			}
-		case !strings.EqualFold(p, segs[i]):
+		if p != "*" && !strings.EqualFold(p, segs[i]) {
 			return false
 		}
 	}

@@ -63,7 +63,7 @@ const (
 
 // Accounts in the planted history.
 const (
-	PlantedAdminActor = "svc-legacy"    // cleared the passcode of the ad-hoc iPhone
+	PlantedAdminActor = "svc-legacy"     // cleared the passcode of the ad-hoc iPhone
 	HelpdeskActor     = "helpdesk.tier2" // put the jailbroken iPhone in Lost Mode
 	AdminActor        = "jamf.admin"     // routine administration
 )
@@ -281,7 +281,7 @@ func (g *gen) between(lo, hi time.Duration) time.Duration {
 }
 
 // Time formats of the two APIs.
-func proTime(t time.Time) string    { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func proTime(t time.Time) string     { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 func classicDate(t time.Time) string { return t.UTC().Format("2006/01/02 at 3:04 PM") }
 func classicUTC(t time.Time) string  { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
 func epochMS(t time.Time) int64      { return t.UnixMilli() }
@@ -403,7 +403,7 @@ func (g *gen) device(id string) *Device {
 			BatteryLevel: 20 + g.pick(80), CapacityMb: m.capacityMb, AvailableMb: free, PercentageUsed: 100 - 100*free/m.capacityMb,
 			DeviceLocatorServiceEnabled: true, CloudBackupEnabled: g.pick(2) == 0, LocationServicesEnabled: true,
 			ITunesStoreAccountActive: true, BleCapable: true, Security: sec,
-			Network: Network{IMEI: imei, PhoneNumber: phone},
+			Network:               Network{IMEI: imei, PhoneNumber: phone},
 			Applications:          apps,
 			Certificates:          []Certificate{{CommonName: "Contoso Root CA", ExpirationDate: proTime(g.now.Add(3 * 365 * 24 * time.Hour).Truncate(time.Hour))}},
 			ConfigurationProfiles: []ConfigurationProfile{{DisplayName: "Contoso Wi-Fi", Version: "1", UUID: strings.ToUpper(g.uuid()), Identifier: "com.contoso.wifi"}},
@@ -526,7 +526,7 @@ func (g *gen) history(id string, d Detail, enrolled, lastInv time.Time) History 
 		at := lastInv.Add(-g.between(time.Hour, 10*24*time.Hour))
 		f := at.Add(2 * time.Minute)
 		mc.Failed = append(mc.Failed, Command{Name: "InstallProfile", Status: "Failed",
-			Error: "The profile \u201cContoso VPN\u201d could not be installed: the payload is not signed.",
+			Error:  "The profile \u201cContoso VPN\u201d could not be installed: the payload is not signed.",
 			Issued: classicDate(at), IssuedEpoch: epochMS(at), IssuedUTC: classicUTC(at),
 			Failed: classicDate(f), FailedEpoch: epochMS(f), FailedUTC: classicUTC(f), Username: AdminActor})
 	}

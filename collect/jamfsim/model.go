@@ -81,29 +81,29 @@ type Location struct {
 
 // IOS is the "ios" object of a device's detail.
 type IOS struct {
-	Model                       string                `json:"model"`
-	ModelIdentifier             string                `json:"modelIdentifier"`
-	ModelNumber                 string                `json:"modelNumber"`
-	Supervised                  bool                  `json:"supervised"`
-	BatteryLevel                int                   `json:"batteryLevel"`
-	LastBackupTimestamp         *string               `json:"lastBackupTimestamp"`
-	CapacityMb                  int                   `json:"capacityMb"`
-	AvailableMb                 int                   `json:"availableMb"`
-	PercentageUsed              int                   `json:"percentageUsed"`
-	Shared                      bool                  `json:"shared"`
-	DeviceLocatorServiceEnabled bool                  `json:"deviceLocatorServiceEnabled"`
-	DoNotDisturbEnabled         bool                  `json:"doNotDisturbEnabled"`
-	CloudBackupEnabled          bool                  `json:"cloudBackupEnabled"`
-	LastCloudBackupTimestamp    *string               `json:"lastCloudBackupTimestamp"`
-	LocationServicesEnabled     bool                  `json:"locationServicesEnabled"`
-	ITunesStoreAccountActive    bool                  `json:"iTunesStoreAccountActive"`
-	BleCapable                  bool                  `json:"bleCapable"`
-	Security                    Security              `json:"security"`
-	Network                     Network               `json:"network"`
-	Applications                []Application         `json:"applications"`
-	Certificates                []Certificate         `json:"certificates"`
+	Model                       string                 `json:"model"`
+	ModelIdentifier             string                 `json:"modelIdentifier"`
+	ModelNumber                 string                 `json:"modelNumber"`
+	Supervised                  bool                   `json:"supervised"`
+	BatteryLevel                int                    `json:"batteryLevel"`
+	LastBackupTimestamp         *string                `json:"lastBackupTimestamp"`
+	CapacityMb                  int                    `json:"capacityMb"`
+	AvailableMb                 int                    `json:"availableMb"`
+	PercentageUsed              int                    `json:"percentageUsed"`
+	Shared                      bool                   `json:"shared"`
+	DeviceLocatorServiceEnabled bool                   `json:"deviceLocatorServiceEnabled"`
+	DoNotDisturbEnabled         bool                   `json:"doNotDisturbEnabled"`
+	CloudBackupEnabled          bool                   `json:"cloudBackupEnabled"`
+	LastCloudBackupTimestamp    *string                `json:"lastCloudBackupTimestamp"`
+	LocationServicesEnabled     bool                   `json:"locationServicesEnabled"`
+	ITunesStoreAccountActive    bool                   `json:"iTunesStoreAccountActive"`
+	BleCapable                  bool                   `json:"bleCapable"`
+	Security                    Security               `json:"security"`
+	Network                     Network                `json:"network"`
+	Applications                []Application          `json:"applications"`
+	Certificates                []Certificate          `json:"certificates"`
 	ConfigurationProfiles       []ConfigurationProfile `json:"configurationProfiles"`
-	ProvisioningProfiles        []ProvisioningProfile `json:"provisioningProfiles"`
+	ProvisioningProfiles        []ProvisioningProfile  `json:"provisioningProfiles"`
 }
 
 // Security is the security section. A nil value is what Jamf reports as
@@ -184,8 +184,8 @@ type ProvisioningProfile struct {
 type History struct {
 	XMLName            xml.Name            `json:"-" xml:"mobile_device_history"`
 	General            *HistoryGeneral     `json:"general,omitempty" xml:"general,omitempty"`
-	UserLocation       []UserLocation      `json:"user_location" xml:"user_location>location"`
-	Audits             []Audit             `json:"audits" xml:"audits>audit"`
+	UserLocation       []UserLocation      `json:"user_location" xml:"user_location>location,omitempty"`
+	Audits             []Audit             `json:"audits" xml:"audits>audit,omitempty"`
 	ManagementCommands *ManagementCommands `json:"management_commands,omitempty" xml:"management_commands,omitempty"`
 	Applications       *AppHistory         `json:"applications,omitempty" xml:"applications,omitempty"`
 	Ebooks             *EbookHistory       `json:"ebooks,omitempty" xml:"ebooks,omitempty"`

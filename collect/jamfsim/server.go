@@ -222,12 +222,12 @@ func (s *Server) Remove(id string) bool {
 
 // Inject forces fault f on the next n requests whose path matches pattern
 // (n < 0: every one until ClearInjections). A pattern is matched segment
-// by segment, ignoring case: "*" matches any one segment, the last
-// segment matches any segment it is a prefix of, and the path may go on
-// beyond the pattern unless the pattern ends in "$". So
+// by segment, ignoring case: "*" matches any one segment, and the path may
+// go on beyond the pattern unless the pattern ends in "$". So
 // "/api/v2/mobile-devices$" is the listing alone, "/api/v2/mobile-devices/7"
-// device 7's summary and detail, "/JSSResource/mobiledevicehistory/id/7"
-// its history, "/api/oauth/token" the OAuth token endpoint.
+// device 7's summary and detail, "/api/v2/mobile-devices/*/detail" every
+// detail, "/JSSResource/mobiledevicehistory/id/7" device 7's history,
+// "/api/oauth/token" the OAuth token endpoint.
 func (s *Server) Inject(pattern string, f Fault, n int) {
 	if n == 0 || f <= FaultNone || f >= numFaults {
 		return
@@ -473,13 +473,15 @@ func errorFor(path string) func(w http.ResponseWriter, status int, code, descrip
 	case path == pathUserToken:
 		return func(w http.ResponseWriter, status int, code, description string) {
 			if status == http.StatusUnauthorized {
-				writeJSON(w, status, map[string]any{"httpStatus": status, "errors": []any{}})
+				writeJSON(w, status, ErrorBody{HTTPStatus: status, Errors: []Cause{}})
 				return
 			}
 			jamfError(w, status, code, description, "")
 		}
 	}
-	return func(w http.ResponseWriter, status int, code, description string) { jamfError(w, status, code, description, "") }
+	return func(w http.ResponseWriter, status int, code, description string) {
+		jamfError(w, status, code, description, "")
+	}
 }
 
 // oauthOrJamfError answers the OAuth token endpoint: an OAuth error body
@@ -517,6 +519,12 @@ type Cause struct {
 	ID          *string `json:"id"`
 }
 
+// ErrorBody is the Jamf Pro API's error body (ApiError).
+type ErrorBody struct {
+	HTTPStatus int     `json:"httpStatus"`
+	Errors     []Cause `json:"errors"`
+}
+
 // jamfError writes the Jamf Pro API error body:
 // {"httpStatus": N, "errors": [{"code", "field", "description", "id"}]}.
 func jamfError(w http.ResponseWriter, status int, code, description, field string) {
@@ -524,7 +532,7 @@ func jamfError(w http.ResponseWriter, status int, code, description, field strin
 	if field != "" {
 		c.Field = ptr(field)
 	}
-	writeJSON(w, status, map[string]any{"httpStatus": status, "errors": []Cause{c}})
+	writeJSON(w, status, ErrorBody{HTTPStatus: status, Errors: []Cause{c}})
 }
 
 // classicError writes the Classic API's HTML error page.
