@@ -125,8 +125,9 @@ func runDemo(c *cli.Context) error {
 		sealedAll = append(sealedAll, sealed)
 		return nil
 	}
+	var twin *googlesim.Twin // a phone managed through Intune and AMAPI both
 	for _, name := range which {
-		src, stopSim, err := startDemoSource(o, name, c.Int("devices"), c.Int64("seed"))
+		src, stopSim, err := startDemoSource(o, name, c.Int("devices"), c.Int64("seed"), &twin)
 		if stopSim != nil {
 			defer stopSim()
 		}
@@ -252,7 +253,11 @@ func demoSources(value string) ([]string, error) {
 // startDemoSource starts the simulator of a source on 127.0.0.1 and
 // returns the source pointed at it, with the credentials the simulator
 // issues (kept in memory), and what stops the simulator.
-func startDemoSource(o out, name string, devices int, seed int64) (collect.Source, func(), error) {
+//
+// The Intune simulator's last Android phone is also enrolled in the
+// Android Management API simulator (*twin: same serial number and IMEI),
+// so the analysis shows two sources' records of one phone joined.
+func startDemoSource(o out, name string, devices int, seed int64, twin **googlesim.Twin) (collect.Source, func(), error) {
 	switch name {
 	case intune.Name:
 		sim, err := mdmsim.Start(mdmsim.Options{Devices: devices, Seed: seed})
@@ -260,6 +265,11 @@ func startDemoSource(o out, name string, devices int, seed int64) (collect.Sourc
 			return nil, nil, fmt.Errorf("starting the Intune simulator: %w", err)
 		}
 		o.infof("simulator: Microsoft Graph (Intune) at %s, %d devices, seed %d", sim.URL(), devices, seed)
+		for _, d := range sim.Fleet().All() {
+			if d.OperatingSystem == "Android" && d.SerialNumber != "" && d.IMEI != "" {
+				*twin = &googlesim.Twin{Index: 11, Serial: d.SerialNumber, IMEI: d.IMEI} // the last of 12: no planted case
+			}
+		}
 		src, err := intune.New(intune.Config{
 			Tenant: mdmsim.DefaultTenant, ClientID: mdmsim.DemoClientID, ClientSecret: mdmsim.DemoClientSecret,
 			GraphURL: sim.URL(), LoginURL: sim.URL(), Scope: "https://graph.microsoft.com/.default",
@@ -270,12 +280,15 @@ func startDemoSource(o out, name string, devices int, seed int64) (collect.Sourc
 		// Android through the Android Management API, with its usage
 		// logs in a Pub/Sub subscription. The service account key stays
 		// in memory.
-		gsim, err := googlesim.Start(googlesim.Options{Devices: 12, Seed: uint64(seed)})
+		gsim, err := googlesim.Start(googlesim.Options{Devices: 12, Seed: uint64(seed), Twin: *twin})
 		if err != nil {
 			return nil, nil, fmt.Errorf("starting the Google simulator: %w", err)
 		}
 		gsim.Publish(gsim.UsageLogs()...)
 		o.infof("simulator: Android Management API and Pub/Sub at %s, %d devices", gsim.URL(), len(gsim.Fleet().Devices))
+		if t := *twin; t != nil {
+			o.infof("simulator: one of its phones is also managed through Intune (serial %s)", t.Serial)
+		}
 		src, err := amapi.New(amapi.Config{Key: gsim.ServiceAccountKey(gsim.URL()), Enterprise: googlesim.DefaultEnterprise,
 			APIURL: gsim.URL(), PubSubURL: gsim.URL(), Subscription: googlesim.DefaultSubscription,
 			HTTP: &http.Client{}, UserAgent: toolString()})

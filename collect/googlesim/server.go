@@ -39,6 +39,9 @@ type Options struct {
 	Now func() time.Time
 	// SlowDelay is how long FaultSlow holds a response; default 2 s.
 	SlowDelay time.Duration
+	// Twin, when set, makes one device of the fleet a phone another MDM
+	// also manages: it reports that serial number and IMEI.
+	Twin *Twin
 	// AckDeadline is the subscription's lease on a pulled message;
 	// default 10 s, Pub/Sub's default.
 	AckDeadline time.Duration
@@ -123,7 +126,21 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, tokens: map[string]tokenGrant{}, keyID: fmt.Sprintf("%x", opts.Key.N.Bytes()[:20])}
 	s.fleet = newFleet(opts.Enterprise, opts.Devices, opts.Seed, opts.Now())
+	if t := opts.Twin; t != nil && t.Index >= 0 && t.Index < len(s.fleet.Devices) {
+		d := s.fleet.Devices[t.Index]
+		d.HardwareInfo.SerialNumber = t.Serial
+		if d.NetworkInfo != nil {
+			d.NetworkInfo.IMEI = t.IMEI
+		}
+	}
 	return s
+}
+
+// Twin is a device of the fleet that another MDM also manages, by its
+// index in the fleet, and the identifiers it shares with that record.
+type Twin struct {
+	Index        int
+	Serial, IMEI string
 }
 
 // Fleet returns the generated enterprise.
