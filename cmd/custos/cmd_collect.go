@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/collect/amapi"
+	"github.com/custos-ir/custos/collect/imports"
 	"github.com/custos-ir/custos/collect/intune"
 	"github.com/custos-ir/custos/collect/jamf"
 	"github.com/custos-ir/custos/collect/wsone"
@@ -29,8 +31,8 @@ func collectCommand() *cli.Command {
 			caseFlag,
 			&cli.StringFlag{Name: "case-id", Usage: "case identifier, when DIR is a new case"},
 			&cli.StringFlag{Name: "source", Usage: "evidence source: intune, amapi, jamf, wsone, import", Required: true},
-			&cli.StringFlag{Name: "from", Usage: "import: the export to import (its format is detected)"},
-			&cli.StringFlag{Name: "format", Usage: "import: force the export's format: " + formatAMAPILogs},
+			&cli.StringFlag{Name: "from", Usage: "import: the export to import, a file or a folder (an androidqf acquisition); its format is detected"},
+			&cli.StringFlag{Name: "format", Usage: "import: force the export's format: " + strings.Join(append([]string{formatAMAPILogs}, imports.Formats()...), ", ")},
 			&cli.StringSliceFlag{Name: "device", Usage: "device selector id:…, serial:…, imei:…, user:…, name:… (repeatable)"},
 			&cli.BoolFlag{Name: "all", Usage: "collect every device"},
 			&cli.DurationFlag{Name: "stale-after", Value: 14 * 24 * time.Hour, Usage: "record devices not seen for longer as stale"},
@@ -256,37 +258,54 @@ func openCaseForCollect(c *cli.Context) (*preserve.Case, error) {
 // Import formats.
 const formatAMAPILogs = "amapi-usage-logs" // Pub/Sub messages exported as NDJSON
 
-// importSource returns the source that reads the export at path, in
-// format, or in the format its first line shows.
+// importSource returns the source that reads the export at path (a file
+// or, for an androidqf acquisition or an export and its app export, a
+// folder), in format, or in the format its content shows.
 func importSource(path, format string) (collect.Source, error) {
 	if path == "" {
-		return nil, usageError{errors.New("--source import needs --from FILE")}
+		return nil, usageError{errors.New("--source import needs --from FILE|DIR")}
 	}
+	known := append([]string{formatAMAPILogs}, imports.Formats()...)
 	if format == "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 {
-				continue
+		if amapiExport(path) {
+			format = formatAMAPILogs
+		} else {
+			f, err := imports.Detect(path)
+			if errors.Is(err, imports.ErrUnknownFormat) {
+				return nil, usageError{fmt.Errorf("%w: pass --format (this version imports: %s)", err, strings.Join(known, ", "))}
 			}
-			if amapi.LooksExported(line) {
-				format = formatAMAPILogs
+			if err != nil {
+				return nil, err
 			}
-			break
-		}
-		if format == "" {
-			return nil, usageError{fmt.Errorf("cannot tell the format of %s: pass --format (this version imports: %s)", path, formatAMAPILogs)}
+			format = f
 		}
 	}
-	switch format {
-	case formatAMAPILogs:
+	switch {
+	case format == formatAMAPILogs:
 		return amapi.NewImport(path)
+	case slices.Contains(imports.Formats(), format):
+		return imports.New(path, format) // a malformed export is an error naming its file and line
 	}
-	return nil, usageError{fmt.Errorf("unknown --format %q (this version imports: %s)", format, formatAMAPILogs)}
+	return nil, usageError{fmt.Errorf("unknown --format %q (this version imports: %s)", format, strings.Join(known, ", "))}
+}
+
+// amapiExport reports whether path is a file whose first line is a
+// Pub/Sub message exported as NDJSON (AMAPI usage logs).
+func amapiExport(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		return false
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+			return amapi.LooksExported(line)
+		}
+	}
+	return false
 }

@@ -59,6 +59,12 @@ func TestScripts(t *testing.T) {
 			// Imported ATT&CK data goes here, never into the user's
 			// configuration.
 			env.Setenv("CUSTOS_ATTACK_DIR", filepath.Join(env.WorkDir, ".attack"))
+			// The import fixtures of collect/imports, read in place.
+			fixtures, err := filepath.Abs(filepath.Join("..", "..", "collect", "imports", "testdata"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("IMPORTS", fixtures)
 			return nil
 		},
 	})

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // csvTable is a CSV export read whole: its header and its rows, each with
@@ -17,8 +20,8 @@ type csvTable struct {
 	file       string
 	headerLine int
 	header     []string       // as the file spells it
-	cols   map[string]int // normalised header name → column; -2 when two columns have it
-	rows   []csvRow
+	cols       map[string]int // normalised header name → column; -2 when two columns have it
+	rows       []csvRow
 }
 
 type csvRow struct {
@@ -261,4 +264,30 @@ func (c cols) headerName(t *csvTable, f string) string {
 		return ""
 	}
 	return strings.TrimSpace(strings.ReplaceAll(t.header[i], "\uFEFF", ""))
+}
+
+// readTimes reads the date fields of row r into their destinations, in
+// field name order (so that the first error is always the same).
+func readTimes(tr *timeReader, t *csvTable, c cols, r csvRow, dst map[string]**time.Time) error {
+	for _, f := range slices.Sorted(maps.Keys(dst)) {
+		v, err := tr.parse(c.headerName(t, f), c.get(r, f))
+		if err != nil {
+			return errLine(t.file, r.line, "column %q: %v", c.headerName(t, f), err)
+		}
+		*dst[f] = v
+	}
+	return nil
+}
+
+// rowID returns the device id of row r: the console's own id ("id") when
+// the row has it, else its UDID, else its serial number, those two named
+// in the id ("udid:…", "serial:…") as they are other identifiers than the
+// live source keys devices by.
+func rowID(c cols, r csvRow) string {
+	for _, k := range []struct{ f, prefix string }{{"id", ""}, {"udid", "udid:"}, {"serial", "serial:"}} {
+		if v := strings.TrimSpace(c.get(r, k.f)); v != "" {
+			return k.prefix + v
+		}
+	}
+	return ""
 }

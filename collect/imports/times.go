@@ -3,6 +3,7 @@ package imports
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,18 +25,20 @@ type dateCell struct {
 // of the file at most 12) is read month first, the consoles' default
 // locale, and the note says it was assumed.
 type timeReader struct {
-	dayFirst  bool // slash dates are D/M/Y
-	slash     bool // the file has slash dates
-	guessed   bool // nothing in the file showed the order
-	zoneless  bool // a time without a zone was read (as UTC)
-	fields    []string
-	zoneNamed bool // a time named its zone as text (UTC, GMT)
+	dayFirst bool     // slash dates are D/M/Y
+	slash    bool     // the file has slash dates
+	guessed  bool     // nothing in the file showed the order
+	zoneless bool     // a time without a zone was read (as UTC)
+	fields   []string // the fields zone-less times were read from
 }
 
 var (
 	dmy = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})/(\d{4})(.*)$`)
 	dot = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(\d{4})(.*)$`)
 	ymd = regexp.MustCompile(`^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$`)
+	// msDate is the .NET JSON date PowerShell 5's ConvertTo-Json writes:
+	// milliseconds since the Unix epoch, UTC whatever offset follows.
+	msDate = regexp.MustCompile(`^/Date\((-?\d{1,15})([+-]\d{4})?\)/$`)
 )
 
 // newTimeReader learns the day/month order of slash dates from every date
@@ -102,9 +105,13 @@ func (tr *timeReader) parse(field, v string) (*time.Time, error) {
 	case "", "never", "n/a", "na", "-", "--", "none", "null", "not available", "unknown":
 		return nil, nil
 	}
+	if m := msDate.FindStringSubmatch(s); m != nil {
+		ms, _ := strconv.ParseInt(m[1], 10, 64)
+		return tr.valid(time.UnixMilli(ms)), nil
+	}
 	named := false
-	for _, z := range []string{" UTC", " GMT", "Z"} {
-		if rest, ok := strings.CutSuffix(s, z); ok && z != "Z" {
+	for _, z := range []string{" UTC", " GMT"} {
+		if rest, ok := strings.CutSuffix(s, z); ok {
 			s, named = rest, true
 			break
 		}
@@ -114,16 +121,14 @@ func (tr *timeReader) parse(field, v string) (*time.Time, error) {
 			return tr.valid(t), nil
 		}
 	}
-	t, err := tr.zoneless(s)
+	t, err := tr.parseZoneless(s)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil {
 		return nil, nil
 	}
-	if named {
-		tr.zoneNamed = true
-	} else {
+	if !named {
 		tr.zonelessSeen(field)
 	}
 	return t, nil
@@ -131,18 +136,13 @@ func (tr *timeReader) parse(field, v string) (*time.Time, error) {
 
 func (tr *timeReader) zonelessSeen(field string) {
 	tr.zoneless = true
-	for _, f := range tr.fields {
-		if f == field {
-			return
-		}
-	}
-	if field != "" {
+	if field != "" && !slices.Contains(tr.fields, field) {
 		tr.fields = append(tr.fields, field)
 	}
 }
 
-// zoneless reads a date without a zone, as UTC.
-func (tr *timeReader) zoneless(s string) (*time.Time, error) {
+// parseZoneless reads a date without a zone, as UTC.
+func (tr *timeReader) parseZoneless(s string) (*time.Time, error) {
 	for _, l := range zonelessLayouts {
 		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
 			return tr.valid(t), nil
