@@ -25,9 +25,11 @@ const (
 	ReasonPersonalScope    = "personal_device_scope"
 )
 
-// RawRef points at the verbatim response a record was derived from: a path
-// relative to the acquisition root (raw/<source>/<seq>.json), the sha256 of
-// the stored bytes and an RFC 6901 JSON pointer to the object inside them.
+// RawRef points at the verbatim response (or imported file) a record was
+// derived from: a path relative to the acquisition root
+// (raw/<source>/<seq>.<ext>), the sha256 of the stored bytes and where
+// inside them: an RFC 6901 JSON pointer for JSON, /line/N (the 1-based line
+// the row starts on) for CSV and text, or empty for the whole file.
 type RawRef struct {
 	Path    string `json:"path"`
 	SHA256  string `json:"sha256"`

@@ -62,7 +62,7 @@ func collectCommand() *cli.Command {
 			&cli.StringFlag{Name: "tenant-code-file", Usage: "wsone: file holding the REST API key sent as aw-tenant-code (or set CUSTOS_WSONE_TENANT_CODE)"},
 			&cli.Float64Flag{Name: "rate-limit", Usage: "requests per second to the MDM API (default: the source's safe rate, e.g. 90 for Graph; negative: unlimited)"},
 			&cli.IntFlag{Name: "burst", Usage: "requests allowed at once above the rate (default: the source's)"},
-			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default 4)"},
+			&cli.IntFlag{Name: "concurrency", Usage: "requests in flight to the MDM API (default: the source's, 4 for most, 5 and at most 5 for jamf)"},
 		),
 		Action: func(c *cli.Context) error {
 			o := out{c}

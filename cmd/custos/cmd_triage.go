@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/imports"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 	"github.com/custos-ir/custos/report/chromium"
@@ -64,7 +65,7 @@ func triageFlags() []cli.Flag {
 		switch name := f.Names()[0]; {
 		case common[name]:
 		case name == "format":
-			fs = append(fs, &cli.StringFlag{Name: "import-format", Usage: "import: force the export's format: " + formatAMAPILogs})
+			fs = append(fs, &cli.StringFlag{Name: "import-format", Usage: "import: force the export's format: " + strings.Join(append([]string{formatAMAPILogs}, imports.Formats()...), ", ")})
 		default:
 			fs = append(fs, f)
 		}
