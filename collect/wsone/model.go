@@ -274,6 +274,7 @@ type app struct {
 	AdHocCodeSigned       flexBool `json:"AdHocCodeSigned"`
 	AppStoreVendable      flexBool `json:"AppStoreVendable"`
 	BetaApp               flexBool `json:"BetaApp"`
+	IsValidated           flexBool `json:"IsValidated"`
 	DistributorIdentifier string   `json:"DistributorIdentifier"`
 }
 
@@ -299,8 +300,9 @@ func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 }
 
 // installSource judges where an app came from, strongest signal first:
-// Apple's AdHocCodeSigned (signed for a few devices, outside any store:
-// sideloaded); a TestFlight beta (BetaApp, or TestFlight as distributor:
+// Apple's AdHocCodeSigned (signed for a few devices, outside any store) or
+// IsValidated false (its code signature not validated): sideloaded, as
+// the jamf source judges it; a TestFlight beta (BetaApp, or TestFlight as distributor:
 // beta); the DistributorIdentifier (the App Store, or an alternative
 // marketplace of iOS 17.4 and later; another Apple distributor stays
 // unknown); then Workspace ONE's Type (Internal: the organisation's
@@ -309,7 +311,7 @@ func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 func (a app) installSource() string {
 	dist := strings.TrimSpace(a.DistributorIdentifier)
 	switch {
-	case a.AdHocCodeSigned.is(true):
+	case a.AdHocCodeSigned.is(true) || a.IsValidated.is(false):
 		return "sideloaded"
 	case a.BetaApp.is(true) || dist == testFlight:
 		return "beta"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -856,5 +857,26 @@ func TestScrub(t *testing.T) {
 	}
 	if got, what := scrub([]byte(`{"ok":true}`), secrets); string(got) != `{"ok":true}` || what != nil {
 		t.Errorf("clean body: %s %q", got, what)
+	}
+}
+
+// An app whose code signature iOS did not validate is sideloaded, as an
+// ad-hoc signed one is; an absent IsValidated says nothing.
+func TestInstallSourceIsValidated(t *testing.T) {
+	for _, c := range []struct {
+		json, want string
+	}{
+		{`{"IsValidated": false, "DistributorIdentifier": "com.apple.AppStore"}`, "sideloaded"},
+		{`{"IsValidated": true, "DistributorIdentifier": "com.apple.AppStore"}`, "store"},
+		{`{"DistributorIdentifier": "com.apple.AppStore"}`, "store"},
+		{`{"AdHocCodeSigned": true, "IsValidated": true}`, "sideloaded"},
+	} {
+		var a app
+		if err := json.Unmarshal([]byte(c.json), &a); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.installSource(); got != c.want {
+			t.Errorf("%s: %s, want %s", c.json, got, c.want)
+		}
 	}
 }
