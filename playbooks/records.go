@@ -49,49 +49,20 @@ func fastApp(line []byte, a *collect.App, in *interner) bool {
 	var seen uint32
 	ok := true
 	doc.MemberNames(func(name []byte, v jsonscan.Value) bool {
-		var dst *string
-		var bit uint32
-		switch string(name) {
-		case "device_key":
-			dst, bit = &a.DeviceKey, 1<<0
-		case "app_id":
-			dst, bit = &a.AppID, 1<<1
-		case "source_app_id":
-			dst, bit = &a.SourceAppID, 1<<2
-		case "name":
-			dst, bit = &a.Name, 1<<3
-		case "version":
-			dst, bit = &a.Version, 1<<4
-		case "publisher":
-			dst, bit = &a.Publisher, 1<<5
-		case "install_source":
-			dst, bit = &a.InstallSource, 1<<6
-		case "installer":
-			dst, bit = &a.Installer, 1<<7
-		case "apk_sha256":
-			dst, bit = &a.APKSHA256, 1<<8
-		case "signing_cert_sha1":
-			dst, bit = &a.SigningCertSHA1, 1<<9
-		case "signing_cert_sha256":
-			dst, bit = &a.SigningCertSHA256, 1<<10
-		case "state":
-			dst, bit = &a.State, 1<<11
-		case "managed":
-			bit = 1 << 12
+		dst, bit := appMember(a, name)
+		switch bit {
+		case 0:
+			ok = false
+		case appManaged:
 			b, isBool := boolValue(v)
 			a.Managed, ok = &b, isBool
-		case "prevalence":
-			bit = 1 << 13
+		case appPrevalence:
 			a.Prevalence, ok = intValue(v)
-		case "raw":
-			bit = 1 << 14
+		case appRaw:
 			ok = fastRawRef(v, &a.Raw, in)
-		case "device_ref":
-			bit = 1 << 15
+		case appDeviceRef:
 			a.DeviceRef = &collect.RawRef{}
 			ok = fastRawRef(v, a.DeviceRef, in)
-		default:
-			ok = false
 		}
 		if dst != nil {
 			*dst, ok = in.str(v)
@@ -162,69 +133,100 @@ func fastEvent(line []byte, e *collect.Event, in *interner, reads func(string) b
 	return ok
 }
 
+// Bits of the app record members that are not strings (appMember).
+const (
+	appManaged uint32 = 1 << (12 + iota)
+	appPrevalence
+	appRaw
+	appDeviceRef
+)
+
+// appMember maps a member of an app record to its bit (a record holds each
+// member once) and, for a string member, the field it fills; bit 0 for a
+// member an App does not have. fastApp and flatApp read the values.
+func appMember(a *collect.App, name []byte) (*string, uint32) {
+	switch string(name) {
+	case "device_key":
+		return &a.DeviceKey, 1 << 0
+	case "app_id":
+		return &a.AppID, 1 << 1
+	case "source_app_id":
+		return &a.SourceAppID, 1 << 2
+	case "name":
+		return &a.Name, 1 << 3
+	case "version":
+		return &a.Version, 1 << 4
+	case "publisher":
+		return &a.Publisher, 1 << 5
+	case "install_source":
+		return &a.InstallSource, 1 << 6
+	case "installer":
+		return &a.Installer, 1 << 7
+	case "apk_sha256":
+		return &a.APKSHA256, 1 << 8
+	case "signing_cert_sha1":
+		return &a.SigningCertSHA1, 1 << 9
+	case "signing_cert_sha256":
+		return &a.SigningCertSHA256, 1 << 10
+	case "state":
+		return &a.State, 1 << 11
+	case "managed":
+		return nil, appManaged
+	case "prevalence":
+		return nil, appPrevalence
+	case "raw":
+		return nil, appRaw
+	case "device_ref":
+		return nil, appDeviceRef
+	}
+	return nil, 0
+}
+
+// rawRefMember maps a member of a raw reference to its bit and field; bit
+// 0 for another member.
+func rawRefMember(r *collect.RawRef, name []byte) (*string, uint32) {
+	switch string(name) {
+	case "path":
+		return &r.Path, 1 << 0
+	case "sha256":
+		return &r.SHA256, 1 << 1
+	case "pointer":
+		return &r.Pointer, 1 << 2
+	}
+	return nil, 0
+}
+
 // flatApp reads an app record as custos writes it (jsonscan.FlatMembers:
 // compact, plain strings), in one pass over the line; false for any other.
 func flatApp(line []byte, a *collect.App, in *interner) bool {
 	*a = collect.App{}
 	var seen uint32
 	end, ok := jsonscan.FlatMembers(line, func(name []byte, kind byte, v []byte) bool {
-		var dst *string
-		var bit uint32
-		switch string(name) {
-		case "device_key":
-			dst, bit = &a.DeviceKey, 1<<0
-		case "app_id":
-			dst, bit = &a.AppID, 1<<1
-		case "source_app_id":
-			dst, bit = &a.SourceAppID, 1<<2
-		case "name":
-			dst, bit = &a.Name, 1<<3
-		case "version":
-			dst, bit = &a.Version, 1<<4
-		case "publisher":
-			dst, bit = &a.Publisher, 1<<5
-		case "install_source":
-			dst, bit = &a.InstallSource, 1<<6
-		case "installer":
-			dst, bit = &a.Installer, 1<<7
-		case "apk_sha256":
-			dst, bit = &a.APKSHA256, 1<<8
-		case "signing_cert_sha1":
-			dst, bit = &a.SigningCertSHA1, 1<<9
-		case "signing_cert_sha256":
-			dst, bit = &a.SigningCertSHA256, 1<<10
-		case "state":
-			dst, bit = &a.State, 1<<11
-		case "managed":
+		dst, bit := appMember(a, name)
+		switch bit {
+		case 0:
+			return false
+		case appManaged:
 			if kind != 't' && kind != 'f' {
 				return false
 			}
-			bit = 1 << 12
 			b := kind == 't'
 			a.Managed = &b
-		case "prevalence":
-			if kind != '0' {
-				return false
-			}
-			bit = 1 << 13
+		case appPrevalence:
 			n, err := strconv.Atoi(string(v))
-			if err != nil {
+			if kind != '0' || err != nil {
 				return false
 			}
 			a.Prevalence = n
-		case "raw":
-			bit = 1 << 14
+		case appRaw:
 			if kind != '{' || !flatRawRef(v, &a.Raw, in) {
 				return false
 			}
-		case "device_ref":
-			bit = 1 << 15
+		case appDeviceRef:
 			a.DeviceRef = &collect.RawRef{}
 			if kind != '{' || !flatRawRef(v, a.DeviceRef, in) {
 				return false
 			}
-		default:
-			return false
 		}
 		if dst != nil {
 			if kind != '"' {
@@ -328,22 +330,14 @@ func flatAny(kind byte, v []byte, in *interner) (any, bool) {
 func flatRawRef(obj []byte, r *collect.RawRef, in *interner) bool {
 	var seen uint32
 	_, ok := jsonscan.FlatMembers(obj, func(name []byte, kind byte, v []byte) bool {
-		if kind != '"' {
+		dst, bit := rawRefMember(r, name)
+		if bit == 0 || kind != '"' {
 			return false
 		}
-		var bit uint32
-		switch string(name) {
-		case "path":
-			bit = 1 << 0
-			r.Path = in.text(v)
-		case "sha256":
-			bit = 1 << 1
-			r.SHA256 = in.text(v)
-		case "pointer":
-			bit = 1 << 2
-			r.Pointer = string(v) // one for each record
-		default:
-			return false
+		if dst == &r.Pointer {
+			*dst = string(v) // one for each record
+		} else {
+			*dst = in.text(v)
 		}
 		if seen&bit != 0 {
 			return false
@@ -372,16 +366,8 @@ func fastRawRef(v jsonscan.Value, r *collect.RawRef, in *interner) bool {
 	var seen uint32
 	ok := true
 	v.MemberNames(func(name []byte, v jsonscan.Value) bool {
-		var dst *string
-		var bit uint32
-		switch string(name) {
-		case "path":
-			dst, bit = &r.Path, 1<<0
-		case "sha256":
-			dst, bit = &r.SHA256, 1<<1
-		case "pointer":
-			dst, bit = &r.Pointer, 1<<2
-		default:
+		dst, bit := rawRefMember(r, name)
+		if bit == 0 {
 			ok = false
 			return false
 		}
@@ -440,24 +426,24 @@ func countApp(line []byte, recs []appCount, in *interner) ([]appCount, error) {
 		var dev, id, name, pub []byte
 		var seen uint32
 		ok := true
+		var fields collect.App // only for appMember's bits
 		doc.MemberNames(func(member []byte, v jsonscan.Value) bool {
 			var dst *[]byte
-			var bit uint32
-			switch string(member) {
-			case "device_key":
-				dst, bit = &dev, 1<<0
-			case "app_id":
-				dst, bit = &id, 1<<1
-			case "name":
-				dst, bit = &name, 1<<2
-			case "publisher":
-				dst, bit = &pub, 1<<3
-			case "source_app_id", "version", "install_source", "installer", "apk_sha256", "signing_cert_sha1",
-				"signing_cert_sha256", "managed", "state", "prevalence", "raw", "device_ref":
-				return true // decodeApp checks them in the second pass
-			default:
+			field, bit := appMember(&fields, member)
+			switch {
+			case bit == 0:
 				ok = false
 				return false
+			case field == &fields.DeviceKey:
+				dst = &dev
+			case field == &fields.AppID:
+				dst = &id
+			case field == &fields.Name:
+				dst = &name
+			case field == &fields.Publisher:
+				dst = &pub
+			default:
+				return true // decodeApp checks the others in the second pass
 			}
 			*dst, ok = v.PlainString()
 			if seen&bit != 0 {
