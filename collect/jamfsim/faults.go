@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/custos-ir/custos/collect/simkit"
 )
 
 // Fault is a failure the server can inject into a response.
@@ -170,34 +172,12 @@ type injection struct {
 	n       int
 }
 
-// matchPattern matches a request path against an injection pattern,
-// segment by segment and ignoring case: "*" matches any one segment, and
-// the path may go on beyond the pattern unless the pattern ends in "$".
-func matchPattern(pattern, path string) bool {
-	exact := strings.HasSuffix(pattern, "$")
-	pattern = strings.Trim(strings.TrimSuffix(pattern, "$"), "/")
-	path = strings.Trim(path, "/")
-	if pattern == "" {
-		return !exact || path == ""
-	}
-	ps, segs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(segs) < len(ps) || exact && len(segs) != len(ps) {
-		return false
-	}
-	for i, p := range ps {
-		if p != "*" && !strings.EqualFold(p, segs[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // take returns the first fault injected for path that ok accepts,
 // consuming one use, or FaultNone. s.mu is held.
 func (s *Server) take(path string, ok func(Fault) bool) Fault {
 	for i := range s.injections {
 		in := &s.injections[i]
-		if !matchPattern(in.pattern, path) || !ok(in.fault) {
+		if !simkit.MatchSegments(in.pattern, path) || !ok(in.fault) {
 			continue
 		}
 		f := in.fault

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/custos-ir/custos/collect/simkit"
 )
 
 // Demo credentials accepted by default. They are public on purpose: the
@@ -105,9 +106,7 @@ type Server struct {
 	inFlight    int
 	maxInFlight int
 
-	url  string
-	srv  *http.Server
-	done chan struct{}
+	ln *simkit.Listener // set by Start
 }
 
 // New builds the fleet and a server for it without listening; use Handler
@@ -161,34 +160,23 @@ func New(opts Options) *Server {
 // (never another interface) on a free port, until Close.
 func Start(opts Options) (*Server, error) {
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := simkit.Serve("jamfsim", s.Handler())
 	if err != nil {
-		return nil, fmt.Errorf("jamfsim: listening on loopback: %w", err)
+		return nil, err
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.srv.Serve(ln) // returns http.ErrServerClosed on Close
-	}()
+	s.ln = ln
 	return s, nil
 }
 
 // URL is the server's base URL, "http://127.0.0.1:PORT" (the Jamf Pro API
 // is under /api, the Classic API under /JSSResource). It is empty unless
 // the server was started with Start.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.ln.URL() }
 
 // Close stops a server started with Start and waits for it to stop
 // serving. It is a no-op for a server built with New.
 func (s *Server) Close() error {
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	<-s.done
-	return err
+	return s.ln.Close()
 }
 
 // Handler serves every endpoint; it may be mounted on any listener.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/custos-ir/custos/collect/simkit"
 )
 
 // Demo credentials accepted by default. They are public on purpose: the
@@ -136,9 +138,7 @@ type Server struct {
 	faultRNG   *mrand.Rand // fault draws only, so that other draws do not shift them
 	miscRNG    *mrand.Rand // Retry-After omission, truncation points, $batch order
 
-	url  string
-	srv  *http.Server
-	done chan struct{}
+	ln *simkit.Listener // set by Start
 }
 
 // maxUnexpected bounds the record of unexpected requests.
@@ -206,23 +206,17 @@ func New(opts Options) *Server {
 // another interface) on a free port.
 func Start(opts Options) (*Server, error) {
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := simkit.Serve("mdmsim", s.Handler())
 	if err != nil {
-		return nil, fmt.Errorf("mdmsim: listening on loopback: %w", err)
+		return nil, err
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.srv.Serve(ln) // returns http.ErrServerClosed on Close
-	}()
+	s.ln = ln
 	return s, nil
 }
 
 // URL is the base URL, "http://127.0.0.1:PORT", of both the login authority
 // and the Graph host. It is empty unless the server was started with Start.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.ln.URL() }
 
 // Handler serves every endpoint; it may be mounted on any listener.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
@@ -233,12 +227,7 @@ func (s *Server) Fleet() *Fleet { return s.fleet }
 // Close stops a server started with Start and waits for it to stop serving.
 // It is a no-op for a server built with New.
 func (s *Server) Close() error {
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	<-s.done
-	return err
+	return s.ln.Close()
 }
 
 // ---- test hooks ----

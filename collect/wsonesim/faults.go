@@ -259,26 +259,3 @@ type injection struct {
 	fault   Fault
 	n       int
 }
-
-// matchPattern matches a request path against an injection pattern,
-// segment by segment and ignoring case: "*" matches any one segment, the
-// path may go on beyond the pattern unless the pattern ends in "$", and
-// "" matches every path.
-func matchPattern(pattern, path string) bool {
-	exact := strings.HasSuffix(pattern, "$")
-	pattern = strings.Trim(strings.TrimSuffix(pattern, "$"), "/")
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if pattern == "" {
-		return !exact || path == "" || path == "/"
-	}
-	ps := strings.Split(pattern, "/")
-	if len(segs) < len(ps) || (exact && len(segs) != len(ps)) {
-		return false
-	}
-	for i, p := range ps {
-		if p != "*" && !strings.EqualFold(p, segs[i]) {
-			return false
-		}
-	}
-	return true
-}

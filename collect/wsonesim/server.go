@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/custos-ir/custos/collect/simkit"
 )
 
 // Demo credentials accepted by default. They are public on purpose: the
@@ -110,9 +111,7 @@ type Server struct {
 	miscRNG    *mrand.Rand
 	bucket     *bucket
 
-	url  string
-	srv  *http.Server
-	done chan struct{}
+	ln *simkit.Listener // set by Start
 }
 
 // New builds the fleet and a server for it without listening; use Handler
@@ -175,42 +174,31 @@ func New(opts Options) *Server {
 // (never another interface), on a free port, until Close.
 func Start(opts Options) (*Server, error) {
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := simkit.Serve("wsonesim", s.Handler())
 	if err != nil {
-		return nil, fmt.Errorf("wsonesim: listening on loopback: %w", err)
+		return nil, err
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.srv.Serve(ln) // returns http.ErrServerClosed on Close
-	}()
+	s.ln = ln
 	return s, nil
 }
 
 // URL is "http://127.0.0.1:PORT", the REST API host (the API is under
 // URL/API) and the token endpoint's host (URL + TokenPath). It is empty
 // unless the server was started with Start.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.ln.URL() }
 
 // TokenURL is the token endpoint of a server started with Start.
 func (s *Server) TokenURL() string {
-	if s.url == "" {
+	if s.URL() == "" {
 		return ""
 	}
-	return s.url + TokenPath
+	return s.URL() + TokenPath
 }
 
 // Close stops a server started with Start and waits for it to stop. It is
 // a no-op for a server built with New.
 func (s *Server) Close() error {
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	<-s.done
-	return err
+	return s.ln.Close()
 }
 
 // Handler serves every endpoint; it may be mounted on any listener.
@@ -293,7 +281,7 @@ func (s *Server) take(path string) (Fault, string) {
 	defer s.mu.Unlock()
 	for i := range s.injections {
 		in := &s.injections[i]
-		if !matchPattern(in.pattern, path) {
+		if !simkit.MatchSegments(in.pattern, path) {
 			continue
 		}
 		f, p := in.fault, in.pattern
