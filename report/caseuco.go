@@ -85,6 +85,9 @@ type caseGraph struct {
 	archives map[string]*caseArchive
 	byName   map[string]*caseArchive // the archive last seen under a file name
 	order    []*caseArchive
+	// spans are the acquisitions' collection times by acquisition id,
+	// from their records when the report read them (Input.Acquisitions).
+	spans map[string][2]time.Time
 }
 
 // caseArchive is an evidence archive (one file name with one digest) and
@@ -99,6 +102,12 @@ func (g *caseGraph) build(m *Model) {
 	a := m.Analysis
 	if a == nil {
 		a = &playbooks.Analysis{}
+	}
+	g.spans = map[string][2]time.Time{}
+	for _, acq := range m.Acquisitions {
+		if !acq.Started.IsZero() && !acq.Finished.Before(acq.Started) {
+			g.spans[acq.ID] = [2]time.Time{acq.Started.UTC(), acq.Finished.UTC()}
+		}
 	}
 	for _, ar := range a.Archives {
 		g.archiveRef(ar)
@@ -362,7 +371,9 @@ func (g *caseGraph) custodyAction(ce preserve.CheckedEntry, prev string) string 
 	if !ce.Time.IsZero() {
 		start, end := ce.Time, ce.Time
 		if ce.Action == preserve.ActionAcquired {
-			if s, e, ok := collectionSpan(ce.Note); ok {
+			if span, ok := g.spans[ce.AcquisitionID]; ok {
+				start, end = span[0], span[1] // the acquisition record's own times
+			} else if s, e, ok := collectionSpan(ce.Note); ok {
 				start, end = s, e
 			}
 		}
@@ -413,7 +424,8 @@ func (g *caseGraph) custodyAction(ce preserve.CheckedEntry, prev string) string 
 }
 
 // collectionSpan reads the collection's start and end from the note of an
-// acquired entry, which preserve.Seal writes as "collection START to END".
+// acquired entry, which preserve.Seal writes as "collection START to END"
+// (to the second): for a report made without the acquisition records.
 func collectionSpan(note string) (start, end time.Time, ok bool) {
 	span, ok := strings.CutPrefix(note, "collection ")
 	s, e, ok2 := strings.Cut(span, " to ")

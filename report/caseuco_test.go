@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-ir/custos/collect"
 	"github.com/custos-ir/custos/playbooks"
 	"github.com/custos-ir/custos/preserve"
 )
@@ -638,5 +639,24 @@ func TestCASERepeatedInputs(t *testing.T) {
 	m.Custody = append(m.Custody, m.Custody[len(m.Custody)-1])
 	for _, p := range checkWellFormed(decodeCASE(t, renderCASE(t, m))) {
 		t.Error(p)
+	}
+}
+
+// With the acquisition record at hand, the acquired action takes its
+// collection times from it (to the nanosecond), not from the custody
+// note's rounded ones.
+func TestCASEAcquisitionTimesFromRecord(t *testing.T) {
+	m := caseModel()
+	started := time.Date(2026, 11, 26, 4, 0, 0, 123456789, time.UTC)
+	finished := time.Date(2026, 11, 26, 5, 0, 1, 987654321, time.UTC)
+	m.Acquisitions = []collect.Acquisition{{ID: "acq1", Started: started, Finished: finished}}
+	out := string(renderCASE(t, m))
+	for _, want := range []string{started.Format(time.RFC3339Nano), finished.Format(time.RFC3339Nano)} {
+		if !strings.Contains(out, `"`+want+`"`) {
+			t.Errorf("the acquired action does not carry %s", want)
+		}
+	}
+	if strings.Contains(out, `"2026-11-26T05:00:00Z"`) {
+		t.Error("the note's end time is still used")
 	}
 }
