@@ -336,45 +336,26 @@ type app struct {
 }
 
 // Install sources beyond the record model's store, sideloaded, enterprise
-// and unknown: apps from an alternative marketplace (iOS 17.4 and later,
-// in the EU) and TestFlight betas.
+// and unknown (collect.InstallMarketplace, collect.InstallBeta).
 const (
-	InstallMarketplace = "marketplace"
-	InstallBeta        = "beta"
+	InstallMarketplace = collect.InstallMarketplace
+	InstallBeta        = collect.InstallBeta
 )
 
-// installSource reads the iOS signals, strongest first: an ad-hoc-signed
-// app, or one iOS no longer validates (a revoked certificate), was
-// sideloaded; a beta came through TestFlight; a distributor other than
-// Apple is an alternative marketplace; an App Store app is vendable (or
-// names the App Store as distributor); an app iOS says is not vendable
-// was signed for enterprise (in-house) distribution. Without the signals
-// (Jamf does not document them) the source is unknown.
+// installSource judges the iOS signals as every iOS source does
+// (collect.AppleAppSignals). Without them (Jamf does not document them)
+// the source is unknown.
 func (a app) installSource() string {
 	validated := a.ValidationStatus
 	if !validated.set {
 		validated = a.IsValidated
 	}
-	dist := string(a.DistributorIdentifier)
-	switch {
-	case a.AdHocCodeSigned.set && a.AdHocCodeSigned.v, validated.set && !validated.v:
-		return "sideloaded"
-	case a.BetaApp.set && a.BetaApp.v:
-		return InstallBeta
-	case dist != "" && !appleDistributor(dist):
-		return InstallMarketplace
-	case a.AppStoreVendable.set && a.AppStoreVendable.v, strings.EqualFold(dist, "com.apple.AppStore"):
-		return "store"
-	case a.AppStoreVendable.set && !a.AppStoreVendable.v:
-		return "enterprise"
+	s := collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: validated.ptr(), Beta: a.BetaApp.ptr(),
+		AppStoreVendable: a.AppStoreVendable.ptr(), Distributor: string(a.DistributorIdentifier)}.InstallSource()
+	if s == "" {
+		return "unknown"
 	}
-	return "unknown"
-}
-
-// appleDistributor reports a DistributorIdentifier naming one of Apple's
-// own stores (com.apple.AppStore, com.apple.TestFlight, …).
-func appleDistributor(s string) bool {
-	return strings.HasPrefix(strings.ToLower(s), "com.apple.")
+	return s
 }
 
 func (a app) record(deviceKey string, raw collect.RawRef) collect.App {

@@ -278,12 +278,6 @@ type app struct {
 	DistributorIdentifier string   `json:"DistributorIdentifier"`
 }
 
-// DistributorIdentifiers of Apple's own channels.
-const (
-	appStore   = "com.apple.AppStore"
-	testFlight = "com.apple.TestFlight"
-)
-
 // record maps a to an App of the device with key deviceKey.
 func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 	return collect.App{
@@ -299,28 +293,15 @@ func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 	}
 }
 
-// installSource judges where an app came from, strongest signal first:
-// Apple's AdHocCodeSigned (signed for a few devices, outside any store) or
-// IsValidated false (its code signature not validated): sideloaded, as
-// the jamf source judges it; a TestFlight beta (BetaApp, or TestFlight as distributor:
-// beta); the DistributorIdentifier (the App Store, or an alternative
-// marketplace of iOS 17.4 and later; another Apple distributor stays
-// unknown); then Workspace ONE's Type (Internal: the organisation's
-// in-house app, enterprise; System; Public: a store app), or
-// AppStoreVendable.
+// installSource judges the iOS signals as every iOS source does
+// (collect.AppleAppSignals); when they do not tell, Workspace ONE's Type
+// (Internal: the organisation's in-house app, enterprise; System; Public:
+// a store app).
 func (a app) installSource() string {
-	dist := strings.TrimSpace(a.DistributorIdentifier)
-	switch {
-	case a.AdHocCodeSigned.is(true) || a.IsValidated.is(false):
-		return "sideloaded"
-	case a.BetaApp.is(true) || dist == testFlight:
-		return "beta"
-	case dist == appStore:
-		return "store"
-	case strings.HasPrefix(dist, "com.apple."):
-		return "unknown"
-	case dist != "":
-		return "marketplace"
+	s := collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: a.IsValidated.ptr(), Beta: a.BetaApp.ptr(),
+		AppStoreVendable: a.AppStoreVendable.ptr(), Distributor: a.DistributorIdentifier}.InstallSource()
+	if s != "" {
+		return s
 	}
 	switch norm(a.Type) {
 	case "internal", "enterprise":
@@ -328,9 +309,6 @@ func (a app) installSource() string {
 	case "system":
 		return "system"
 	case "public":
-		return "store"
-	}
-	if a.AppStoreVendable.is(true) {
 		return "store"
 	}
 	return "unknown"

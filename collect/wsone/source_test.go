@@ -792,10 +792,10 @@ func TestInstallSource(t *testing.T) {
 		a    app
 		want string
 	}{
-		{app{Type: "Public", AdHocCodeSigned: yes, DistributorIdentifier: appStore}, "sideloaded"}, // ad hoc wins
+		{app{Type: "Public", AdHocCodeSigned: yes, DistributorIdentifier: collect.AppleAppStore}, "sideloaded"}, // ad hoc wins
 		{app{Type: "Internal", AdHocCodeSigned: yes}, "sideloaded"},
 		{app{Type: "Public", AdHocCodeSigned: no, DistributorIdentifier: "eu.example.altmarket"}, "marketplace"},
-		{app{Type: "Public", DistributorIdentifier: appStore}, "store"},
+		{app{Type: "Public", DistributorIdentifier: collect.AppleAppStore}, "store"},
 		{app{DistributorIdentifier: "com.apple.TestFlight"}, "beta"},
 		{app{Type: "Public", BetaApp: yes, AppStoreVendable: yes}, "beta"},
 		{app{DistributorIdentifier: "com.apple.Other"}, "unknown"},
