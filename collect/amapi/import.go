@@ -34,11 +34,20 @@ const maxImportLine = 16 << 20
 // byte for byte as the raw evidence, and its messages give the same
 // records as the live drain. Any malformed line fails the import with its
 // line number: nothing is imported in part.
+//
+// With Request.Since, the usage-log events dated before it are not
+// written as records (the file and the decoded data still hold them);
+// STATUS_REPORT and ENROLLMENT messages give their records whatever
+// their date, as in the live drain, which applies no Since.
 type Import struct {
 	path string
 	Now  func() time.Time
 	// Logs is what the import did (after Collect).
 	Logs LogStats
+	// BeforeSince counts the usage-log events of the devices kept that
+	// were not written because they are dated before Request.Since
+	// (after Collect).
+	BeforeSince int
 }
 
 // NewImport checks that path is a regular file.
@@ -80,6 +89,10 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 	start := im.Now()
 	ex := &collect.Exchange{Started: start, Method: "IMPORT", URL: "file:" + filepath.Base(im.path),
 		Note: "imported export, kept as given"}
+	if !req.Since.IsZero() {
+		// Known before the file is read; how many is in BeforeSince.
+		ex.Note += "; usage-log events dated before " + req.Since.UTC().Format(time.RFC3339Nano) + " not written as records"
+	}
 	ex.Finished = im.Now()
 	ref, err := sink.CaptureReader(Name, ex, f, "ndjson", MaxImportBytes)
 	if err != nil {
@@ -92,7 +105,7 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 	}
 	h := sha256.New()
 	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
-	im.Logs = LogStats{Ignored: map[string]int{}}
+	im.Logs, im.BeforeSince = LogStats{Ignored: map[string]int{}}, 0
 	written, events := map[string]bool{}, newSeen()
 	if err := events.addWritten(req); err != nil {
 		return &httpsource.StagingError{Err: err}
@@ -108,7 +121,9 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 			id := strings.TrimPrefix(key, Name+":")
 			return req.All || req.Wanted(collect.Device{Key: key, Source: Name, SourceID: id})
 		}
-		err := prepare(im.Now, batch, note, sink).write(req, sink, keep, written, events, &im.Logs)
+		b := prepare(im.Now, batch, note, sink)
+		im.BeforeSince += dropBefore(req, b, keep, written)
+		err := b.write(req, sink, keep, written, events, &im.Logs)
 		batch, first = batch[:0], last+1
 		return err
 	}
@@ -146,6 +161,43 @@ func (im *Import) Collect(ctx context.Context, req collect.Request, sink collect
 		return fmt.Errorf("%s changed while it was being imported", im.path)
 	}
 	return sink.Sync()
+}
+
+// dropBefore removes from b the usage-log events of the devices kept that
+// are dated before req.Since, and returns how many of them were in
+// messages that b.write will write (not those of a message written
+// already, which it skips). An event without a time is kept (a usage-log
+// event cannot have none: it is unreadable); the events of devices not
+// kept are left for write to count as unselected; status_report events
+// and devices (STATUS_REPORT, ENROLLMENT) are not filtered.
+func dropBefore(req collect.Request, b *batch, keep func(string) bool, written map[string]bool) int {
+	if req.Since.IsZero() {
+		return 0
+	}
+	n := 0
+	inBatch := map[string]bool{}
+	for k, m := range b.msgs {
+		id := m.Message.MessageID
+		counted := id != "" && !written[id] && !inBatch[id] && !req.IsDone(unitMessage(id))
+		inBatch[id] = true
+		if m.Message.Attributes["notificationType"] != "USAGE_LOGS" {
+			continue
+		}
+		p := &b.out[k]
+		evs := p.events[:0]
+		for _, ev := range p.events {
+			if !ev.Time.IsZero() && ev.Time.Before(req.Since) && keep(ev.DeviceKey) {
+				if counted {
+					n++
+				}
+				continue
+			}
+			evs = append(evs, ev)
+		}
+		clear(p.events[len(evs):])
+		p.events = evs
+	}
+	return n
 }
 
 // readLine reads one line of at most maxImportLine bytes, without its
