@@ -30,6 +30,10 @@ var intuneCSVMarkers = []string{"Primary user UPN", "Managed by", "Last check-in
 //     wsone-json when they have Workspace ONE's (DeviceFriendlyName,
 //     CompromisedStatus, LocationGroupName, …) or the object lists
 //     "Devices";
+//   - a JSON file is jamf-json when its device objects have
+//     mobileDeviceId (the Jamf Pro API inventory) or detail keys
+//     (lastInventoryUpdateTimestamp, …), or the object is a Classic
+//     "mobile_device";
 //   - a CSV file is read by its header: wsone-csv with "Friendly Name" or
 //     "Compromised Status"; jamf-csv with "Last Inventory Update",
 //     "Jailbreak Detected", "Mobile Device Name" or "Mobile Device ID";
@@ -115,6 +119,9 @@ func detectJSON(name string, head []byte) (string, error) {
 	switch {
 	case has(keys, intuneJSONMarkers...):
 		return FormatIntuneJSON, nil
+	case has(keys, jamfInventoryKeys...) || has(top, jamfInventoryKeys...) || has(top, jamfClassicKey) ||
+		has(top, jamfDetailKeys...) || has(keys, jamfDetailKeys...):
+		return FormatJamfJSON, nil
 	case has(keys, wsoneJSONMarker...) || has(top, "Devices"):
 		return FormatWSOneJSON, nil
 	case has(keys, "files") && has(keys, "installer"):

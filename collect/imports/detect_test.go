@@ -101,7 +101,7 @@ func TestDetectFolders(t *testing.T) {
 // New and Open refuse formats they do not know, naming those they do.
 func TestUnknownFormat(t *testing.T) {
 	_, err := New("testdata/jamf/mobile-devices.csv", "kandji-csv")
-	if err == nil || !strings.Contains(err.Error(), "intune-csv, intune-json, jamf-csv, wsone-csv, wsone-json, androidqf") {
+	if err == nil || !strings.Contains(err.Error(), "intune-csv, intune-json, jamf-csv, jamf-json, wsone-csv, wsone-json, androidqf") {
 		t.Errorf("err = %v", err)
 	}
 	// A forced format that does not fit the content fails on the content.

@@ -19,7 +19,8 @@ import (
 const (
 	FormatIntuneCSV  = "intune-csv"  // Intune admin center device export, per-device app inventory export
 	FormatIntuneJSON = "intune-json" // Graph managedDevices as exported (a page, an array or one device)
-	FormatJamfCSV    = "jamf-csv"    // Jamf Pro advanced mobile device search export
+	FormatJamfCSV    = "jamf-csv"    // Jamf Pro advanced mobile device search export (with app fields: an app inventory)
+	FormatJamfJSON   = "jamf-json"   // Jamf Pro API mobile device inventory or detail, or Classic API mobile_device, as saved
 	FormatWSOneCSV   = "wsone-csv"   // Workspace ONE UEM device list export
 	FormatWSOneJSON  = "wsone-json"  // Workspace ONE UEM mdm/devices/search as exported
 	FormatAndroidQF  = "androidqf"   // an androidqf acquisition folder
@@ -27,7 +28,7 @@ const (
 
 // Formats lists the formats this package imports, in a stable order.
 func Formats() []string {
-	return []string{FormatIntuneCSV, FormatIntuneJSON, FormatJamfCSV, FormatWSOneCSV, FormatWSOneJSON, FormatAndroidQF}
+	return []string{FormatIntuneCSV, FormatIntuneJSON, FormatJamfCSV, FormatJamfJSON, FormatWSOneCSV, FormatWSOneJSON, FormatAndroidQF}
 }
 
 // Source names: records are keyed like the live sources' records
@@ -128,6 +129,9 @@ func NewIntuneJSON(path string) (*Import, error) { return Open(path, FormatIntun
 // NewJamfCSV imports Jamf Pro advanced mobile device search CSV exports.
 func NewJamfCSV(path string) (*Import, error) { return Open(path, FormatJamfCSV, Options{}) }
 
+// NewJamfJSON imports Jamf Pro API or Classic API mobile device JSON.
+func NewJamfJSON(path string) (*Import, error) { return Open(path, FormatJamfJSON, Options{}) }
+
 // NewWSOneCSV imports Workspace ONE UEM device list CSV exports.
 func NewWSOneCSV(path string) (*Import, error) { return Open(path, FormatWSOneCSV, Options{}) }
 
@@ -181,7 +185,10 @@ func (im *Import) openExports(path string, opts Options) error {
 		im.source, im.api = sourceIntune, "Microsoft Graph managedDevices as exported (JSON)"
 	case FormatJamfCSV:
 		p = &jamfCSV{}
-		im.source, im.api = sourceJamf, "Jamf Pro advanced mobile device search export (CSV)"
+		im.source, im.api = sourceJamf, "Jamf Pro advanced mobile device search exports (CSV)"
+	case FormatJamfJSON:
+		p = &jamfJSON{}
+		im.source, im.api = sourceJamf, "Jamf Pro API mobile devices as saved (JSON)"
 	case FormatWSOneCSV:
 		p = &wsoneCSV{}
 		im.source, im.api = sourceWSOne, "Workspace ONE UEM device list export (CSV)"
@@ -382,6 +389,39 @@ func (f *inputFile) note() string {
 func (f *inputFile) addNote(s string) {
 	if !slices.Contains(f.notes, s) {
 		f.notes = append(f.notes, s)
+	}
+}
+
+// appCoverage is what the readers of a device export and an app
+// inventory export share: which kinds the files carry and which devices
+// the app inventory covers.
+type appCoverage struct {
+	sawDevices, sawApps bool
+	appsOf              map[string]int // device key → apps read
+}
+
+// finish claims the telemetry the files carry and records, when they
+// carry an app inventory, the devices it does not cover: a personally
+// owned device (its inventory is partial: personal says why), or one it
+// lists no app for (missing says why).
+func (p *appCoverage) finish(im *Import, source, personal, missing string) {
+	if p.sawDevices {
+		im.claim(collect.TelemetryDeviceState)
+	}
+	if !p.sawApps {
+		return
+	}
+	im.claim(collect.TelemetryAppInventory)
+	for _, l := range im.devices {
+		d := l.rec
+		switch {
+		case d.Ownership == "personal":
+			im.gaps = append(im.gaps, collect.Gap{DeviceKey: d.Key, Source: source, Telemetry: collect.TelemetryAppInventory,
+				Reason: collect.ReasonPersonalScope, Detail: personal})
+		case p.appsOf[d.Key] == 0:
+			im.gaps = append(im.gaps, collect.Gap{DeviceKey: d.Key, Source: source, Telemetry: collect.TelemetryAppInventory,
+				Reason: collect.ReasonNotSupported, Detail: missing})
+		}
 	}
 }
 

@@ -59,15 +59,8 @@ var (
 
 // intuneCSV reads Intune CSV exports.
 type intuneCSV struct {
-	intuneApps
+	appCoverage
 	seen map[string]string // device key → where its row is
-}
-
-// intuneApps is what the Intune readers share: which devices the files
-// describe and which of them the app inventory covers.
-type intuneApps struct {
-	sawDevices, sawApps bool
-	appsOf              map[string]int // device key → apps read
 }
 
 func (p *intuneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -178,32 +171,13 @@ func (p *intuneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) err
 }
 
 func (p *intuneCSV) finish(im *Import) error {
-	p.intuneApps.finish(im, "no app of this device is in the app inventory export: the export left it out, or Intune reported none")
+	p.appCoverage.finish(im, sourceIntune, intunePersonal, "no app of this device is in the app inventory export: the export left it out, or Intune reported none")
 	return nil
 }
 
-// finish claims the telemetry the files carry and records, when they
-// carry an app inventory, the devices it does not cover.
-func (p *intuneApps) finish(im *Import, missing string) {
-	if p.sawDevices {
-		im.claim(collect.TelemetryDeviceState)
-	}
-	if !p.sawApps {
-		return
-	}
-	im.claim(collect.TelemetryAppInventory)
-	for _, l := range im.devices {
-		d := l.rec
-		switch {
-		case d.Ownership == "personal":
-			im.gaps = append(im.gaps, collect.Gap{DeviceKey: d.Key, Source: sourceIntune, Telemetry: collect.TelemetryAppInventory,
-				Reason: collect.ReasonPersonalScope, Detail: "Intune reports only managed apps for personally owned devices"})
-		case p.appsOf[d.Key] == 0:
-			im.gaps = append(im.gaps, collect.Gap{DeviceKey: d.Key, Source: sourceIntune, Telemetry: collect.TelemetryAppInventory,
-				Reason: collect.ReasonNotSupported, Detail: missing})
-		}
-	}
-}
+// intunePersonal is why a personally owned device's app inventory is
+// partial.
+const intunePersonal = "Intune reports only managed apps for personally owned devices"
 
 // managedDevice is Graph's managedDevice as exported: Graph Explorer's
 // camelCase, or PowerShell's PascalCase (keys match in any case).
@@ -242,7 +216,7 @@ type detectedApp struct {
 
 // intuneJSON reads managedDevices JSON.
 type intuneJSON struct {
-	intuneApps
+	appCoverage
 	seen     map[string]string
 	withApps map[string]bool
 }
@@ -347,6 +321,6 @@ func (p *intuneJSON) detectedApps(im *Import, fi int, f *inputFile, e jsonElem, 
 }
 
 func (p *intuneJSON) finish(im *Import) error {
-	p.intuneApps.finish(im, "this device's object in the export has no detectedApps: it was exported without $expand=detectedApps")
+	p.appCoverage.finish(im, sourceIntune, intunePersonal, "this device's object in the export has no detectedApps: it was exported without $expand=detectedApps")
 	return nil
 }

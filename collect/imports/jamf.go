@@ -2,6 +2,7 @@ package imports
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,13 +12,14 @@ import (
 // Jamf Pro advanced mobile device search, exported as CSV: one row per
 // device, its columns the search's display fields (names as Jamf's
 // inventory shows them; Jamf Pro 11 renamed "iOS Version" to "OS
-// Version"). The reference documents no app inventory export for Jamf:
-// the import carries device state only.
+// Version"). A search that displays app fields ("App Name", "App
+// Identifier", …) lists a device once per app, its device columns
+// repeated: an app inventory by device.
 var jamfFields = []field{
-	{name: "id", aliases: []string{"Mobile Device ID", "Jamf Pro Mobile Device ID", "Jamf Pro ID", "ID"}},
+	{name: "id", aliases: []string{"JSS Mobile Device ID", "Mobile Device ID", "Jamf Pro Mobile Device ID", "Jamf Pro ID", "ID"}},
 	{name: "udid", aliases: []string{"UDID"}},
 	{name: "serial", aliases: []string{"Serial Number", "SerialNumber"}},
-	{name: "name", aliases: []string{"Mobile Device Name", "Display Name", "Device Name", "Name"}},
+	{name: "name", aliases: []string{"Display Name", "Mobile Device Name", "Device Name", "Name"}},
 	{name: "model", aliases: []string{"Model"}},
 	{name: "osver", aliases: []string{"OS Version", "iOS Version", "iPadOS Version", "Operating System Version"}},
 	{name: "build", aliases: []string{"OS Build", "iOS Build", "Operating System Build"}},
@@ -25,20 +27,40 @@ var jamfFields = []field{
 	{name: "enrolled", aliases: []string{"Last Enrollment", "Last Enrollment Date", "Enrollment Date"}},
 	{name: "supervised", aliases: []string{"Supervised"}},
 	{name: "jailbreak", aliases: []string{"Jailbreak Detected", "Jailbroken", "Jailbreak Status"}},
-	{name: "user", aliases: []string{"Username", "User Name", "Email Address", "Email"}},
-	{name: "owner", aliases: []string{"Device Ownership Level", "Device Ownership Type", "Device Ownership", "Ownership"}},
+	{name: "email", aliases: []string{"Email Address", "Email"}},
+	{name: "user", aliases: []string{"Username", "User Name"}},
+	{name: "owner", aliases: []string{"Device Ownership Type", "Device Ownership Level", "Device Ownership", "Ownership"}},
 	{name: "imei", aliases: []string{"IMEI"}},
 	{name: "managed", aliases: []string{"Managed"}},
 	{name: "enrollMethod", aliases: []string{"Enrollment Method"}},
 	{name: "dataProtection", aliases: []string{"Data Protection"}},
+	{name: "passcode", aliases: []string{"Passcode Compliance"}},
+	{name: "passcodeProfile", aliases: []string{"Passcode Compliance with Profile(s)", "Passcode Compliance with Profile"}},
 	{name: "site", aliases: []string{"Site"}},
 }
 
+// jamfAppFields are the app display fields of a mobile device search
+// (Jamf's inventory names: App Name, App Identifier, App Version, App
+// Short Version, App Validation Status).
+var jamfAppFields = []field{
+	{name: "appName", aliases: []string{"App Name", "Application Name"}},
+	{name: "appID", aliases: []string{"App Identifier", "Application Identifier", "Bundle Identifier", "Bundle ID"}},
+	{name: "appVersion", aliases: []string{"App Version", "Application Version"}},
+	{name: "appShort", aliases: []string{"App Short Version", "Application Short Version"}},
+	{name: "appValid", aliases: []string{"App Validation Status", "Validation Status"}},
+	{name: "appManaged", aliases: []string{"App Management Status", "Management Status"}},
+}
+
 // Jamf's distinctive columns, for Detect.
-var jamfMarkers = []string{"Last Inventory Update", "Jailbreak Detected", "Mobile Device Name", "Mobile Device ID", "Jamf Pro Mobile Device ID"}
+var jamfMarkers = []string{"JSS Mobile Device ID", "Last Inventory Update", "Jailbreak Detected", "Mobile Device Name", "Mobile Device ID", "Jamf Pro Mobile Device ID"}
 
 type jamfCSV struct {
-	seen map[string]string
+	appCoverage
+	seen map[string]string // device key → where its row is, in a device export
+	// Devices known from app exports, first row each, in order: a device
+	// the device exports do not list is recorded from its app rows.
+	fromApps  map[string]located[collect.Device]
+	appsOrder []string
 }
 
 func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -46,13 +68,13 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	if err != nil {
 		return err
 	}
-	f.ext, f.what = "csv", "Jamf Pro mobile device search export (CSV)"
+	f.ext = "csv"
 	f.addNote("records point at /line/N, the line of the file their row starts on")
 	f.addNote("Jamf writes times in the time zone of the account that exported them")
 	if p.seen == nil {
-		p.seen = map[string]string{}
+		p.seen, p.fromApps, p.appsOf = map[string]string{}, map[string]located[collect.Device]{}, map[string]int{}
 	}
-	c, err := findCols(t, jamfFields)
+	c, err := findCols(t, append(slices.Clone(jamfFields), jamfAppFields...))
 	if err != nil {
 		return err
 	}
@@ -60,48 +82,151 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	// UDID, else the serial number (named in the key, as they are other
 	// identifiers than the live source's).
 	if c["id"] < 0 && c["udid"] < 0 && c["serial"] < 0 {
-		return errLine(f.name, t.headerLine, "no device identifier column: add \"Mobile Device ID\" (or \"UDID\", or \"Serial Number\") to the search's display fields")
+		return errLine(f.name, t.headerLine, "no device identifier column: add \"JSS Mobile Device ID\" (or \"UDID\", or \"Serial Number\") to the search's display fields")
 	}
 	tr, err := newTimeReader(f.name, c.dateCells(t, "lastInventory", "enrolled"))
 	if err != nil {
 		return err
 	}
+	apps := c["appName"] >= 0 || c["appID"] >= 0
+	f.what = "Jamf Pro mobile device search export (CSV)"
+	if apps {
+		f.what = "Jamf Pro mobile device search export with app fields: a row per app of each device (CSV)"
+		p.sawApps = true
+	} else {
+		p.sawDevices = true
+	}
 	osHeader := normHeader(c.headerName(t, "osver"))
-	for _, r := range t.rows {
-		sourceID := rowID(c, r)
-		if sourceID == "" {
-			return errLine(f.name, r.line, "a device without an id, UDID or serial number")
-		}
-		key := sourceJamf + ":" + sourceID
-		if prev, dup := p.seen[key]; dup {
-			return errLine(f.name, r.line, "device %q is already on %s", sourceID, prev)
-		}
-		p.seen[key] = fmt.Sprintf("%s:%d", f.name, r.line)
-		var d collect.Device
-		if err := readTimes(tr, t, c, r, map[string]**time.Time{"lastInventory": &d.LastSeenAt, "enrolled": &d.EnrolledAt}); err != nil {
+	rowOf := map[string]int{} // in an app export: device key → its first row's index
+	for i, r := range t.rows {
+		d, err := jamfRow(t, c, tr, r, osHeader)
+		if err != nil {
 			return err
 		}
-		model, jb := c.get(r, "model"), c.get(r, "jailbreak")
-		managed := ""
-		if m := yesNo(c.get(r, "managed")); m != nil {
-			managed = map[bool]string{true: "managed", false: "unmanaged"}[*m]
+		if !apps {
+			if prev, dup := p.seen[d.Key]; dup {
+				return errLine(f.name, r.line, "device %q is already on %s", d.SourceID, prev)
+			}
+			p.seen[d.Key] = fmt.Sprintf("%s:%d", f.name, r.line)
+			im.devices = append(im.devices, located[collect.Device]{fi, d})
+			continue
 		}
-		d.Key, d.Source, d.SourceID = key, sourceJamf, sourceID
-		d.Name, d.Model = c.get(r, "name"), model
-		d.Platform = jamfPlatform(model, osHeader)
-		d.OSVersion, d.Build = strings.TrimSpace(c.get(r, "osver")), strings.TrimSpace(c.get(r, "build"))
-		d.Serial, d.IMEI = strings.TrimSpace(c.get(r, "serial")), strings.TrimSpace(c.get(r, "imei"))
-		d.User = strings.TrimSpace(c.get(r, "user"))
-		d.Ownership = ownership(c.get(r, "owner"))
-		d.ManagementMode = joinNonEmpty(managed, c.get(r, "enrollMethod"))
-		d.Category = c.get(r, "site")
-		d.Compliance = "unknown" // Jamf Pro keeps no compliance state
-		d.Compromised = collect.Compromised{Value: tristate(jb), Field: c.headerName(t, "jailbreak"), RawValue: jb}
-		d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised")), Encrypted: yesNo(c.get(r, "dataProtection"))}
-		d.Raw = collect.RawRef{Pointer: linePointer(r.line)}
-		im.devices = append(im.devices, located[collect.Device]{fi, d})
+		// The device columns of each of a device's rows must agree: rows
+		// that differ are two devices under one identifier.
+		if first, ok := rowOf[d.Key]; ok {
+			prev := t.rows[first]
+			for _, col := range []string{"id", "udid", "serial", "name", "model", "osver", "jailbreak"} {
+				if c.get(prev, col) != c.get(r, col) {
+					return errLine(f.name, r.line, "device %q: column %q is %q here but %q on line %d: two devices under one identifier?",
+						d.SourceID, c.headerName(t, col), c.get(r, col), c.get(prev, col), prev.line)
+				}
+			}
+		} else {
+			rowOf[d.Key] = i
+			if _, known := p.fromApps[d.Key]; !known {
+				p.fromApps[d.Key] = located[collect.Device]{fi, d}
+				p.appsOrder = append(p.appsOrder, d.Key)
+			}
+		}
+		name, id := strings.TrimSpace(c.get(r, "appName")), strings.TrimSpace(c.get(r, "appID"))
+		if name == "" && id == "" {
+			continue // the device's row when it has no app
+		}
+		sig := collect.AppleAppSignals{Validated: validated(c.get(r, "appValid"))}.InstallSource()
+		if sig == "" {
+			sig = "unknown"
+		}
+		a := collect.App{DeviceKey: d.Key, AppID: id, Name: c.get(r, "appName"), InstallSource: sig,
+			Version: strings.TrimSpace(c.get(r, "appShort")), State: strings.TrimSpace(c.get(r, "appManaged")),
+			Raw: collect.RawRef{Pointer: linePointer(r.line)}}
+		if a.Version == "" {
+			a.Version = strings.TrimSpace(c.get(r, "appVersion"))
+		}
+		a.Managed = managedApp(a.State)
+		p.appsOf[d.Key]++
+		im.apps = append(im.apps, located[collect.App]{fi, a})
 	}
 	f.notes = append(f.notes, tr.notes()...)
+	return nil
+}
+
+// jamfRow reads the device columns of row r.
+func jamfRow(t *csvTable, c cols, tr *timeReader, r csvRow, osHeader string) (collect.Device, error) {
+	var d collect.Device
+	sourceID := rowID(c, r)
+	if sourceID == "" {
+		return d, errLine(t.file, r.line, "a device without an id, UDID or serial number")
+	}
+	if err := readTimes(tr, t, c, r, map[string]**time.Time{"lastInventory": &d.LastSeenAt, "enrolled": &d.EnrolledAt}); err != nil {
+		return d, err
+	}
+	model, jb := c.get(r, "model"), c.get(r, "jailbreak")
+	managed := ""
+	if m := yesNo(c.get(r, "managed")); m != nil {
+		managed = map[bool]string{true: "managed", false: "unmanaged"}[*m]
+	}
+	d.Key, d.Source, d.SourceID = sourceJamf+":"+sourceID, sourceJamf, sourceID
+	d.Name, d.Model, d.Manufacturer = c.get(r, "name"), model, "Apple"
+	d.Platform = jamfPlatform(model, osHeader)
+	d.OSVersion, d.Build = strings.TrimSpace(c.get(r, "osver")), strings.TrimSpace(c.get(r, "build"))
+	d.Serial, d.IMEI = strings.TrimSpace(c.get(r, "serial")), strings.TrimSpace(c.get(r, "imei"))
+	d.User = firstNonBlank(c.get(r, "email"), c.get(r, "user")) // as the live source: the email address first
+	d.Ownership = ownership(c.get(r, "owner"))
+	d.ManagementMode = joinNonEmpty(managed, c.get(r, "enrollMethod"))
+	d.Category = c.get(r, "site")
+	d.Compliance = passcodeCompliance(passcodeState(c.get(r, "passcode")), passcodeState(c.get(r, "passcodeProfile")))
+	d.Compromised = collect.Compromised{Value: tristate(jb), Field: c.headerName(t, "jailbreak"), RawValue: jb}
+	d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised")), Encrypted: yesNo(c.get(r, "dataProtection"))}
+	d.Raw = collect.RawRef{Pointer: linePointer(r.line)}
+	return d, nil
+}
+
+// passcodeCompliance is the only compliance verdict Jamf Pro keeps for a
+// mobile device, as the live source reads it: noncompliant when the
+// passcode is not compliant (or not with its profile), compliant when
+// both are reported compliant, else unknown.
+func passcodeCompliance(pc, pp *bool) string {
+	switch {
+	case pc != nil && !*pc, pp != nil && !*pp:
+		return "noncompliant"
+	case pc != nil && pp != nil:
+		return "compliant"
+	}
+	return "unknown"
+}
+
+// passcodeState reads a passcode compliance cell: a yes/no, or
+// "Compliant" / "Not Compliant".
+func passcodeState(s string) *bool {
+	switch word(s) {
+	case "compliant":
+		return yesNo("yes")
+	case "not compliant", "noncompliant", "non-compliant":
+		return yesNo("no")
+	}
+	return yesNo(s)
+}
+
+// validated reads an app validation status: a yes/no, or "Validated" /
+// "Not Validated".
+func validated(s string) *bool {
+	switch word(s) {
+	case "validated", "valid":
+		return yesNo("yes")
+	case "not validated", "invalid", "not valid", "unvalidated":
+		return yesNo("no")
+	}
+	return yesNo(s)
+}
+
+// managedApp reads an app's management status: "Managed", "Unmanaged".
+func managedApp(s string) *bool {
+	switch word(s) {
+	case "managed":
+		return yesNo("yes")
+	case "unmanaged", "not managed":
+		return yesNo("no")
+	}
 	return nil
 }
 
@@ -122,6 +247,26 @@ func jamfPlatform(model, osHeader string) string {
 }
 
 func (p *jamfCSV) finish(im *Import) error {
-	im.claim(collect.TelemetryDeviceState)
+	// A device only app exports list is recorded from its first app row.
+	for _, k := range p.appsOrder {
+		if _, ok := p.seen[k]; !ok {
+			im.devices = append(im.devices, p.fromApps[k])
+		}
+	}
+	if len(p.appsOrder) > 0 {
+		p.sawDevices = true
+	}
+	p.appCoverage.finish(im, sourceJamf, "a personally owned (User Enrollment) device reports only the apps the organisation manages",
+		"no app of this device is in the export's app rows: the search left it out, or Jamf reported none")
 	return nil
+}
+
+// firstNonBlank returns the first value that is not blank, trimmed.
+func firstNonBlank(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
 }

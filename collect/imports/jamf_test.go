@@ -1,0 +1,177 @@
+package imports
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+// A Jamf device export and a search export with app fields, imported as
+// a folder: apps tied to their devices, the iOS validation signal read,
+// a device only the app export lists recorded from its row, and gaps where
+// the app rows are silent or the device is personal.
+func TestJamfCSVWithApps(t *testing.T) {
+	got := runImport(t, "testdata/jamf-apps", "", collect.Request{})
+	got.checkKept(t, map[string]string{"jamf-apps/devices.csv": "testdata/jamf-apps/devices.csv", "jamf-apps/apps.csv": "testdata/jamf-apps/apps.csv"})
+	got.wantSourceGaps(t, collect.TelemetryDeviceLogs, collect.TelemetryAdminAudit)
+	if len(got.devices) != 5 {
+		t.Fatalf("%d devices, want 5: %v", len(got.devices), got.devices)
+	}
+	fin := got.devices["jamf:41"]
+	if fin.Name != "Finance iPhone 07" || fin.Manufacturer != "Apple" || fin.Platform != "ios" || fin.User != "a.chen@example.com" ||
+		fin.Compliance != "compliant" || fin.Raw.Pointer != "/line/2" || !strings.HasSuffix(fin.Raw.Path, ".csv") {
+		t.Errorf("finance iPhone %+v", fin)
+	}
+	// The device export's row is the device record, not the app rows.
+	if ex := got.exchange("jamf-apps/devices.csv"); !strings.HasSuffix(fin.Raw.Path, ex.File) {
+		t.Errorf("device record cites %s, want the device export %s", fin.Raw.Path, ex.File)
+	}
+	if ipad := got.devices["jamf:42"]; ipad.Platform != "ipados" || ipad.Compliance != "noncompliant" || ipad.User != "fieldops" {
+		t.Errorf("field iPad %+v", ipad)
+	}
+	if lab := got.devices["jamf:45"]; lab.Name != "Lab iPhone" || lab.Serial != "H1KZK6QRST05" || lab.Raw.Pointer != "/line/7" {
+		t.Errorf("device only the app export lists: %+v", lab)
+	}
+	apps := got.appsOf("jamf:41")
+	if len(apps) != 3 {
+		t.Fatalf("finance iPhone apps %+v", apps)
+	}
+	want := map[string]struct{ src, version, ptr string }{
+		"com.microsoft.Office.Outlook": {"unknown", "4.2421.0", "/line/2"},
+		"com.example.expensehelper":    {"sideloaded", "1.0.3", "/line/3"}, // App Validation Status: No
+		"net.whatsapp.WhatsApp":        {"unknown", "24.11.79", "/line/5"},
+	}
+	for _, a := range apps {
+		w, ok := want[a.AppID]
+		if !ok || a.InstallSource != w.src || a.Version != w.version || a.Raw.Pointer != w.ptr {
+			t.Errorf("app %+v, want %+v", a, w)
+		}
+	}
+	if n := len(got.appsOf("jamf:45")); n != 0 {
+		t.Errorf("lab iPhone has %d apps", n)
+	}
+	for key, reason := range map[string]string{"jamf:43": collect.ReasonPersonalScope, "jamf:44": collect.ReasonNotSupported, "jamf:45": collect.ReasonNotSupported} {
+		if g := got.gap(key, collect.TelemetryAppInventory); len(g) != 1 || g[0].Reason != reason {
+			t.Errorf("%s app inventory gaps %+v, want one %s", key, g, reason)
+		}
+	}
+	for _, key := range []string{"jamf:41", "jamf:42"} {
+		if g := got.gap(key, collect.TelemetryAppInventory); len(g) != 0 {
+			t.Errorf("%s: gaps %+v", key, g)
+		}
+	}
+	if note := got.exchange("jamf-apps/apps.csv").Note; !strings.Contains(note, "a row per app") {
+		t.Errorf("note %q", note)
+	}
+}
+
+// Jamf Pro JSON in its three shapes, one folder: the API inventory page,
+// a per-device detail (as the live source reads it) and a Classic API
+// mobile_device.
+func TestJamfJSON(t *testing.T) {
+	got := runImport(t, "testdata/jamf-json", "", collect.Request{})
+	got.checkKept(t, map[string]string{"jamf-json/inventory.json": "testdata/jamf-json/inventory.json",
+		"jamf-json/detail-19.json": "testdata/jamf-json/detail-19.json", "jamf-json/classic-20.json": "testdata/jamf-json/classic-20.json"})
+	got.wantSourceGaps(t, collect.TelemetryDeviceLogs, collect.TelemetryAdminAudit)
+	if len(got.devices) != 4 {
+		t.Fatalf("%d devices", len(got.devices))
+	}
+	jd := got.devices["jamf:17"]
+	if jd.Name != "JD iPhone" || jd.Platform != "ios" || jd.Model != "iPhone 14" || jd.Serial != "F2LXK0ABCD12" || jd.User != "jdoe@example.com" ||
+		jd.Ownership != "corporate" || jd.Compliance != "compliant" || jd.ManagementMode != "managed" || jd.Manufacturer != "Apple" ||
+		jd.Compromised != (collect.Compromised{Value: "false", Field: "security.jailBreakDetected", RawValue: "false"}) ||
+		!sameTime(jd.LastSeenAt, ts("2024-06-10T07:00:00Z")) || !sameTime(jd.EnrolledAt, ts("2024-02-01T09:12:44Z")) ||
+		jd.Raw.Pointer != "/results/0" || jd.Posture.Supervised == nil || !*jd.Posture.Supervised {
+		t.Errorf("JD iPhone %+v", jd)
+	}
+	kiosk := got.devices["jamf:18"]
+	if kiosk.Platform != "ipados" || kiosk.Compromised.Value != "true" || kiosk.Compliance != "noncompliant" || kiosk.EnrolledAt != nil || kiosk.User != "" {
+		t.Errorf("kiosk iPad %+v", kiosk)
+	}
+	sales := got.devices["jamf:19"]
+	if sales.Name != "Sales iPhone 2" || sales.Platform != "ios" || sales.Model != "iPhone 13 Pro" || sales.IMEI != "356789012345678" ||
+		sales.ManagementMode != "Automated Device Enrollment" || sales.Category != "Sales" || sales.User != "s.smith@example.com" ||
+		sales.Compromised.Field != "ios.security.jailBreakDetected" || sales.Raw.Pointer != "" {
+		t.Errorf("sales iPhone (detail) %+v", sales)
+	}
+	exec := got.devices["jamf:20"]
+	if exec.Name != "Exec iPhone" || exec.Platform != "ios" || exec.User != "exec1@example.com" ||
+		exec.Compromised != (collect.Compromised{Value: "true", Field: "security.jailbreak_detected", RawValue: "Jailbroken"}) ||
+		!sameTime(exec.LastSeenAt, ts("2024-06-10T08:15:00Z")) || exec.Raw.Pointer != "/mobile_device" {
+		t.Errorf("exec iPhone (classic) %+v", exec)
+	}
+	wantApps := map[string]struct{ device, src, version, ptr string }{
+		"net.whatsapp.WhatsApp":    {"jamf:17", "unknown", "24.11.79", "/results/0/applications/0"},
+		"com.example.qrscan":       {"jamf:17", "sideloaded", "2.3", "/results/0/applications/1"},
+		"com.example.crm":          {"jamf:19", "sideloaded", "8.1.2", "/ios/applications/0"},
+		"eu.altstore.example.emu":  {"jamf:19", collect.InstallMarketplace, "1.3", "/ios/applications/1"},
+		"com.example.fieldservice": {"jamf:19", collect.InstallBeta, "5.0", "/ios/applications/2"},
+		"org.coolstar.SileoStore":  {"jamf:20", "unknown", "2.5", "/mobile_device/applications/0"},
+		"com.tinyspeck.chatlyio":   {"jamf:20", "unknown", "24.05.10", "/mobile_device/applications/1"},
+	}
+	if len(got.apps) != len(wantApps) {
+		t.Errorf("%d apps, want %d", len(got.apps), len(wantApps))
+	}
+	for _, a := range got.apps {
+		w, ok := wantApps[a.AppID]
+		if !ok || a.DeviceKey != w.device || a.InstallSource != w.src || a.Version != w.version || a.Raw.Pointer != w.ptr {
+			t.Errorf("app %+v, want %+v", a, w)
+		}
+	}
+	// The kiosk's inventory lists no app: a gap, not a clean device.
+	if g := got.gap("jamf:18", collect.TelemetryAppInventory); len(g) != 1 || g[0].Reason != collect.ReasonNotSupported {
+		t.Errorf("kiosk gaps %+v", g)
+	}
+	if note := got.exchange("jamf-json/inventory.json").Note; !strings.Contains(note, "listing of 3 devices") || !strings.Contains(note, "inventory") {
+		t.Errorf("note %q", note)
+	}
+}
+
+// Each shape is detected from its content, also alone.
+func TestDetectJamfJSON(t *testing.T) {
+	for _, name := range []string{"inventory.json", "detail-19.json", "classic-20.json"} {
+		if f, err := Detect(filepath.Join("testdata/jamf-json", name)); err != nil || f != FormatJamfJSON {
+			t.Errorf("%s: %q, %v", name, f, err)
+		}
+	}
+	for _, name := range []string{"devices.csv", "apps.csv"} {
+		if f, err := Detect(filepath.Join("testdata/jamf-apps", name)); err != nil || f != FormatJamfCSV {
+			t.Errorf("%s: %q, %v", name, f, err)
+		}
+	}
+}
+
+// Malformed Jamf input fails the whole import, naming file and line.
+func TestJamfMalformed(t *testing.T) {
+	for _, c := range []struct {
+		name, file, format, data, want string
+	}{
+		{"app rows disagree", "a.csv", "", "\"JSS Mobile Device ID\",\"Display Name\",\"App Name\"\n1,A,X\n1,B,Y\n",
+			`a.csv:3: device "1": column "Display Name" is "B" here but "A" on line 2`},
+		{"device twice in a device export", "d.csv", "", "\"JSS Mobile Device ID\",\"Display Name\"\n1,A\n1,A\n", `d.csv:3: device "1" is already on d.csv:2`},
+		{"no identifier", "n.csv", FormatJamfCSV, "\"Display Name\",\"App Name\"\nA,X\n", `n.csv:1: no device identifier column`},
+		{"not a device", "x.json", FormatJamfJSON, `{"results":[{"foo":1}]}`, `x.json:1: /results/0: not a Jamf Pro mobile device`},
+		{"no id", "y.json", "", `{"results":[{"mobileDeviceId":"","general":{}}]}`, `y.json:1: /results/0: a device without an id, UDID or serial number`},
+		{"applications not an array", "z.json", "", "{\"results\":[\n{\"mobileDeviceId\":\"3\",\"applications\":{}}]}", `z.json:2: /results/0/applications: not an array of applications`},
+		{"app not an object", "w.json", "", `{"mobileDeviceId":"3","applications":[1]}`, `w.json:1: /applications/0: not a JSON object`},
+		{"bad date", "v.json", "", `{"mobileDeviceId":"3","general":{"lastInventoryUpdateDate":"yesterday"}}`, `v.json:1: the object: last inventory update:`},
+		{"two platform-less duplicates", "u.json", "", `[{"id":"5","lastInventoryUpdateTimestamp":""},{"id":"5","lastInventoryUpdateTimestamp":""}]`, `u.json:1: device "5" is already at u.json:1`},
+		{"security as text", "s.json", "", `{"mobile_device":{"general":{"id":1},"security":"x"}}`, `s.json:1: /mobile_device/security: not a JSON object`},
+		{"truncated", "t.json", FormatJamfJSON, `{"results":[{"mobileDeviceId":"1"}`, `t.json`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, c.file)
+			if err := os.WriteFile(p, []byte(c.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(p, c.format, Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
