@@ -49,7 +49,7 @@ func checkRecords(t *testing.T, im *Import, data []byte, source string) {
 			t.Fatalf("key %q, source id %q", d.Key, d.SourceID)
 		}
 		if !oneOf(d.Compromised.Value, "true", "false", "unknown") || !oneOf(d.Ownership, "corporate", "personal", "unknown") ||
-			!oneOf(d.Platform, "ios", "ipados", "android", "windows", "macos", "unknown") {
+			!oneOf(d.Platform, "ios", "ipados", "android", "windows", "macos", "tvos", "watchos", "visionos", "unknown") {
 			t.Fatalf("device %+v", d)
 		}
 		for _, tm := range []*time.Time{d.LastSeenAt, d.EnrolledAt} {
@@ -79,7 +79,9 @@ func oneOf(s string, set ...string) bool {
 // readers do: no panic, an error names the file, and every record read
 // points at a line of it.
 func FuzzCSVExport(f *testing.F) {
-	seed(f, "testdata/intune/devices.csv", "testdata/intune/apps.csv", "testdata/jamf/mobile-devices.csv", "testdata/wsone/devices.csv")
+	seed(f, "testdata/intune/devices.csv", "testdata/intune/apps.csv", "testdata/jamf/mobile-devices.csv", "testdata/wsone/devices.csv",
+		"testdata/jamf-apps/devices.csv", "testdata/jamf-apps/apps.csv")
+	f.Add([]byte("JSS Mobile Device ID,Display Name,App Name,App Validation Status\n1,a,x,No\n1,a,,\n2,b,y,Validated\n"), uint8(1))
 	f.Add([]byte("Device ID;Device name;Last check-in\nx;\"a\nb\";13/1/2024\n"), uint8(0))
 	f.Add([]byte("\xef\xbb\xbfMobile Device ID,UDID\n,\n1,2\n1,3\n"), uint8(1))
 	f.Add([]byte("Friendly Name\tUDID\tLast Seen\n\"\"\"\"\tu\t1/2/2024 1:00 PM\n"), uint8(2))
@@ -111,12 +113,17 @@ func FuzzCSVExport(f *testing.F) {
 	})
 }
 
-// FuzzJSONExport reads hostile JSON as the Graph, Workspace ONE and
+// FuzzJSONExport reads hostile JSON as the Graph, Jamf, Workspace ONE and
 // androidqf readers do: no panic, and every record points at an object of
 // the file.
 func FuzzJSONExport(f *testing.F) {
 	seed(f, "testdata/intune-json/managedDevices.json", "testdata/intune-json/powershell.json", "testdata/wsone/devices.json",
-		filepath.Join(aqfDir, aqfPackages))
+		filepath.Join(aqfDir, aqfPackages), "testdata/jamf-json/inventory.json", "testdata/jamf-json/detail-19.json", "testdata/jamf-json/classic-20.json")
+	for _, s := range []string{`[{"mobile_device":{"general":{"udid":"u"},"security_object":{"jailbreak_detected":true},"applications":[{}]}}]`,
+		`{"id":"1","type":"TVOS","ios":{},"tvos":{"applications":null},"lastInventoryUpdateTimestamp":"2024-01-01T00:00:00+0100"}`,
+		`{"totalCount":"x","results":[{"mobileDeviceId":7,"applications":[{"validationStatus":"false","distributorIdentifier":"a.b"}]}]}`} {
+		f.Add([]byte(s), uint8(4))
+	}
 	f.Add([]byte(`{"value":[{"id":"a","deviceName":"b","detectedApps":[{"id":1}],"DetectedApps":null}]}`), uint8(0))
 	f.Add([]byte(`{"Devices":[{"Id":5,"CompromisedStatus":"true"},{"Id":{"Value":null},"Udid":"u"}],"Total":"9"}`), uint8(1))
 	f.Add([]byte(`[{"name":"a","files":[{"path":"/x/base.apk","sha256":"AB","certificate":{"Sha1":""}}],"system":"yes"}]`), uint8(2))
@@ -127,7 +134,13 @@ func FuzzJSONExport(f *testing.F) {
 		im.files = append(im.files, in)
 		var err error
 		source := sourceAndroidQF
-		switch which % 4 {
+		switch which % 5 {
+		case 4:
+			p := &jamfJSON{}
+			if err = p.parse(im, 0, in, Options{}.withDefaults()); err == nil {
+				err = p.finish(im)
+			}
+			source = sourceJamf
 		case 0:
 			p := &intuneJSON{}
 			if err = p.parse(im, 0, in, Options{}.withDefaults()); err == nil {
