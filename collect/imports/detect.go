@@ -35,7 +35,9 @@ var intuneCSVMarkers = []string{"Primary user UPN", "Managed by", "Last check-in
 //     (lastInventoryUpdateTimestamp, …), or the object is a Classic
 //     "mobile_device";
 //   - a CSV file is read by its header: wsone-csv with "Friendly Name" or
-//     "Compromised Status"; jamf-csv with "Last Inventory Update",
+//     "Compromised Status", or an app column beside one only Workspace
+//     ONE's app inventory has ("UDID", "Build Version", "IsManaged",
+//     Apple's AdHocCodeSigned, …); jamf-csv with "Last Inventory Update",
 //     "Jailbreak Detected", "Mobile Device Name" or "Mobile Device ID";
 //     intune-csv with a device id column ("Device ID", "DeviceId") and
 //     "Primary user UPN", "Managed by", "Last check-in", … or an
@@ -151,6 +153,8 @@ func detectCSV(name string, head []byte) (string, error) {
 		return FormatWSOneCSV, nil
 	case t.has(jamfMarkers...):
 		return FormatJamfCSV, nil
+	case t.has(wsoneAppMarkers...) && (t.has(wsoneAppNameAliases...) || t.has(wsoneAppIDAliases...)):
+		return FormatWSOneCSV, nil
 	case t.has(intuneIDAliases...) && t.has(intuneCSVMarkers...):
 		return FormatIntuneCSV, nil
 	case t.has(intuneAppAliases...) && (t.has(intuneIDAliases...) || t.has("Device count", "DeviceCount")):

@@ -21,6 +21,8 @@ func TestDetectFixtures(t *testing.T) {
 		{"testdata/jamf/mobile-devices.csv", FormatJamfCSV},
 		{"testdata/wsone/devices.csv", FormatWSOneCSV},
 		{"testdata/wsone/devices.json", FormatWSOneJSON},
+		{"testdata/wsone-apps", FormatWSOneCSV},
+		{"testdata/wsone-apps/apps.csv", FormatWSOneCSV},
 		{aqfDir, FormatAndroidQF},
 	} {
 		got, err := Detect(c.path)
@@ -43,6 +45,9 @@ func TestDetectContent(t *testing.T) {
 		{name: "one.json", content: `{"id":"x","deviceName":"y"}`, want: FormatIntuneJSON},
 		{name: "ws1-array.json", content: `[{"Id":{"Value":1},"DeviceFriendlyName":"a"}]`, want: FormatWSOneJSON},
 		{name: "semicolons.csv", content: "Friendly Name;Serial Number\na;b\n", want: FormatWSOneCSV},
+		{name: "ws1-apps.csv", content: "Device ID,Application Name,Version,Build Version,Is Managed\n5614,Outlook,4.2,4.2,Yes\n", want: FormatWSOneCSV},
+		{name: "ws1-apple-apps.csv", content: "Serial Number,Application Identifier,AdHocCodeSigned\nF2LX,org.coolstar.SileoStore,true\n", want: FormatWSOneCSV},
+		{name: "intune-apps.csv", content: "Device ID,Application Name,Version\nd1,Outlook,4.2\n", want: FormatIntuneCSV},
 		{name: "tabs.tsv", content: "Mobile Device ID\tDisplay Name\n1\ta\n", want: FormatJamfCSV},
 		{name: "amapi.ndjson", content: `{"message":{"data":"e30=","messageId":"1","attributes":{"notificationType":"USAGE_LOGS"}}}` + "\n", err: "unknown"},
 		{name: "detectedApps.json", content: `{"value":[{"id":"3a18","displayName":"WhatsApp","version":"1","deviceCount":3}]}`, err: "unknown"},

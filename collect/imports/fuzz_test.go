@@ -80,7 +80,7 @@ func oneOf(s string, set ...string) bool {
 // points at a line of it.
 func FuzzCSVExport(f *testing.F) {
 	seed(f, "testdata/intune/devices.csv", "testdata/intune/apps.csv", "testdata/jamf/mobile-devices.csv", "testdata/wsone/devices.csv",
-		"testdata/jamf-apps/devices.csv", "testdata/jamf-apps/apps.csv")
+		"testdata/jamf-apps/devices.csv", "testdata/jamf-apps/apps.csv", "testdata/wsone-apps/devices.csv", "testdata/wsone-apps/apps.csv")
 	f.Add([]byte("JSS Mobile Device ID,Display Name,App Name,App Validation Status\n1,a,x,No\n1,a,,\n2,b,y,Validated\n"), uint8(1))
 	f.Add([]byte("Device ID;Device name;Last check-in\nx;\"a\nb\";13/1/2024\n"), uint8(0))
 	f.Add([]byte("\xef\xbb\xbfMobile Device ID,UDID\n,\n1,2\n1,3\n"), uint8(1))

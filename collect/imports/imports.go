@@ -191,7 +191,7 @@ func (im *Import) openExports(path string, opts Options) error {
 		im.source, im.api = sourceJamf, "Jamf Pro API mobile devices as saved (JSON)"
 	case FormatWSOneCSV:
 		p = &wsoneCSV{}
-		im.source, im.api = sourceWSOne, "Workspace ONE UEM device list export (CSV)"
+		im.source, im.api = sourceWSOne, "Workspace ONE UEM device list and app inventory exports (CSV)"
 	case FormatWSOneJSON:
 		p = &wsoneJSON{}
 		im.source, im.api = sourceWSOne, "Workspace ONE UEM device search as exported (JSON)"

@@ -66,6 +66,19 @@ func TestMalformedInput(t *testing.T) {
 		{"duplicate device", FormatJamfCSV, file("j.csv", "Mobile Device ID,Display Name\n17,a\n18,b\n17,c\n"), `j.csv:4: device "17" is already on j.csv:2`, Options{}},
 		{"no identifier column", FormatJamfCSV, file("j.csv", "Display Name,Model\na,iPhone\n"), "j.csv:1: no device identifier column", Options{}},
 		{"bad app count", FormatIntuneCSV, file("a.csv", "DeviceID,ApplicationName,Device count\nd1,Maps,many\n"), `a.csv:2: column "Device count": "many" is not a count`, Options{}},
+		{"WS1 app without name or identifier", FormatWSOneCSV, file("a.csv", "Device ID,Application Name,Application Identifier,Version\n5614,Outlook,com.microsoft.Office.Outlook,4.2\n5614, ,,1.0\n"), `a.csv:3: an app with neither "Application Name" nor "Application Identifier"`, Options{}},
+		{"WS1 app without name column or identifier", FormatWSOneCSV, file("a.csv", "DeviceId,ApplicationName,Version\n5614,,1.0\n"), `a.csv:2: an app with neither "ApplicationName" nor "Application Identifier"`, Options{}},
+		{"WS1 app duplicate column", FormatWSOneCSV, file("a.csv", "Device ID,Application Name,Version,Version\n5614,Outlook,4.2,4.3\n"), `a.csv:1: the header has two "version" columns`, Options{}},
+		{"WS1 apps without a device column", FormatWSOneCSV, file("a.csv", "Application Name,Version\nOutlook,4.2\n"), `a.csv:1: an app inventory without a device identifier column ("Device ID", "UDID" or "Serial Number")`, Options{}},
+		{"WS1 app without a device", FormatWSOneCSV, file("a.csv", "Device ID,Serial Number,Application Name\n5614,,Outlook\n,,Notes\n"), "a.csv:3: an app without a device id, UDID or serial number", Options{}},
+		{"WS1 app of an untold device", FormatWSOneCSV, func(t *testing.T) string {
+			dir := filepath.Join(t.TempDir(), "w")
+			os.Mkdir(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "devices.csv"), []byte("Friendly Name,Device ID\nA,5614\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "apps.csv"), []byte("Friendly Name,Serial Number,Application Name\nA,F2LXK0ABCD12,Outlook\n"), 0o644)
+			return dir
+		}, `w/apps.csv:2: cannot tell which device this app is on: its row names the device by Serial Number only, and device "5614" (w/devices.csv:2) has no Serial Number to compare`, Options{}},
+		{"WS1 app rows over the limit", FormatWSOneCSV, func(t *testing.T) string { return "testdata/wsone-apps/apps.csv" }, "apps.csv:4: more than 2 rows (the import limit)", Options{MaxRows: 2}},
 		{"UTF-16", FormatIntuneCSV, file("d.csv", "\xff\xfeD\x00"), "d.csv is UTF-16 text", Options{}},
 		{"empty CSV", FormatJamfCSV, file("j.csv", ""), "j.csv is empty", Options{}},
 		{"truncated JSON", FormatIntuneJSON, file("g.json", string(graph[:len(graph)/2])), "g.json:", Options{}},

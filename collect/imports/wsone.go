@@ -3,46 +3,110 @@ package imports
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/wsone"
 )
 
-// Workspace ONE UEM device list, exported from the console (Devices › List
-// View › Export) as CSV, or the REST API's mdm/devices/search response
-// saved as JSON (reference §4.2). Neither carries apps: the import holds
-// device state only.
-var wsoneFields = []field{
-	{name: "id", aliases: []string{"Device ID", "DeviceId", "Id"}},
-	{name: "udid", aliases: []string{"UDID"}},
-	{name: "serial", aliases: []string{"Serial Number", "SerialNumber"}},
-	{name: "name", aliases: []string{"Friendly Name", "Device Friendly Name", "DeviceFriendlyName", "Device Name"}},
-	{name: "platform", aliases: []string{"Platform"}},
-	{name: "os", aliases: []string{"OS", "OS Version", "Operating System", "OperatingSystem"}},
-	{name: "build", aliases: []string{"OS Build Version", "OSBuildVersion", "Build Version"}},
-	{name: "model", aliases: []string{"Model"}},
-	{name: "lastSeen", aliases: []string{"Last Seen", "LastSeen"}},
-	{name: "enrolled", aliases: []string{"Enrolled On", "Last Enrolled On", "LastEnrolledOn", "Enrollment Date"}},
-	{name: "compromised", aliases: []string{"Compromised Status", "CompromisedStatus", "Compromised"}},
-	{name: "compliance", aliases: []string{"Compliance Status", "ComplianceStatus", "Compliance"}},
-	{name: "owner", aliases: []string{"Ownership"}},
-	{name: "user", aliases: []string{"Username", "User Name", "UserName", "User Email", "Email Address", "UserEmailAddress"}},
-	{name: "imei", aliases: []string{"IMEI"}},
-	{name: "group", aliases: []string{"Organization Group", "Location Group", "LocationGroupName"}},
-	{name: "supervised", aliases: []string{"Supervised", "Is Supervised", "IsSupervised"}},
-	{name: "patch", aliases: []string{"Security Patch Date", "Security Patch Level", "SecurityPatchDate"}},
-	{name: "enrollStatus", aliases: []string{"Enrollment Status", "EnrollmentStatus"}},
-}
+// Workspace ONE UEM exports: the device list, exported from the console
+// (Devices › List View › Export) as CSV, or the REST API's
+// mdm/devices/search response saved as JSON (reference §4.2); and, as
+// CSV, an app inventory by device: one row per app of each device, its
+// columns the API's DeviceApps fields (reference §4.3) as a console
+// spells them, beside a device identifier. Both map to records as the
+// live source does (collect/wsone/model.go).
+var (
+	wsoneIDAliases     = []string{"Device ID", "DeviceId", "Id"}
+	wsoneUDIDAliases   = []string{"UDID"}
+	wsoneSerialAliases = []string{"Serial Number", "SerialNumber"}
+
+	wsoneFields = []field{
+		{name: "id", aliases: wsoneIDAliases},
+		{name: "udid", aliases: wsoneUDIDAliases},
+		{name: "serial", aliases: wsoneSerialAliases},
+		{name: "name", aliases: []string{"Friendly Name", "Device Friendly Name", "DeviceFriendlyName", "Device Name"}},
+		{name: "reported", aliases: []string{"Device Reported Name", "DeviceReportedName"}},
+		{name: "platform", aliases: []string{"Platform"}},
+		{name: "os", aliases: []string{"OS", "OS Version", "Operating System", "OperatingSystem"}},
+		{name: "build", aliases: []string{"OS Build Version", "OSBuildVersion", "Build Version"}},
+		{name: "model", aliases: []string{"Model"}},
+		{name: "lastSeen", aliases: []string{"Last Seen", "LastSeen"}},
+		{name: "enrolled", aliases: []string{"Enrolled On", "Last Enrolled On", "LastEnrolledOn", "Enrollment Date"}},
+		{name: "compromised", aliases: []string{"Compromised Status", "CompromisedStatus", "Compromised"}},
+		{name: "compliance", aliases: []string{"Compliance Status", "ComplianceStatus", "Compliance"}},
+		{name: "owner", aliases: []string{"Ownership"}},
+		{name: "email", aliases: []string{"User Email", "Email Address", "UserEmailAddress", "User Email Address"}},
+		{name: "user", aliases: []string{"Username", "User Name", "UserName"}},
+		{name: "imei", aliases: []string{"IMEI"}},
+		{name: "group", aliases: []string{"Organization Group", "Location Group", "LocationGroupName"}},
+		{name: "supervised", aliases: []string{"Supervised", "Is Supervised", "IsSupervised"}},
+		{name: "encrypted", aliases: []string{"Data Encryption", "DataEncryptionYN", "Encrypted"}},
+		{name: "patch", aliases: []string{"Security Patch Date", "Security Patch Level", "SecurityPatchDate"}},
+		{name: "enrollStatus", aliases: []string{"Enrollment Status", "EnrollmentStatus"}},
+	}
+
+	// The app columns: a file with a device identifier and one of
+	// wsoneAppNameAliases or wsoneAppIDAliases is an app inventory.
+	wsoneAppNameAliases = []string{"Application Name", "ApplicationName", "App Name", "Application"}
+	wsoneAppIDAliases   = []string{"Application Identifier", "ApplicationIdentifier", "Bundle ID", "Package ID", "App ID", "Identifier"}
+
+	wsoneAppFields = []field{
+		{name: "id", aliases: wsoneIDAliases},
+		{name: "udid", aliases: wsoneUDIDAliases},
+		{name: "serial", aliases: wsoneSerialAliases},
+		{name: "app", aliases: wsoneAppNameAliases},
+		{name: "version", aliases: []string{"Version", "Application Version", "Installed Version"}},
+		{name: "build", aliases: []string{"Build Version", "BuildVersion"}},
+		{name: "appid", aliases: wsoneAppIDAliases},
+		{name: "status", aliases: []string{"Status", "Install Status", "Installed Status"}},
+		{name: "type", aliases: []string{"Type", "App Type", "Application Type"}},
+		{name: "managed", aliases: []string{"Managed", "Is Managed", "IsManaged"}},
+		// Apple's InstalledApplicationList keys, when the export has them.
+		{name: "adhoc", aliases: []string{"AdHocCodeSigned", "Ad Hoc Code Signed"}},
+		{name: "validated", aliases: []string{"IsValidated", "Validated"}},
+		{name: "beta", aliases: []string{"BetaApp", "Beta App"}},
+		{name: "vendable", aliases: []string{"AppStoreVendable", "App Store Vendable"}},
+		{name: "distributor", aliases: []string{"DistributorIdentifier", "Distributor Identifier"}},
+	}
+)
 
 // Workspace ONE's distinctive columns and keys, for Detect.
 var (
 	wsoneMarkers    = []string{"Friendly Name", "Device Friendly Name", "Compromised Status"}
 	wsoneJSONMarker = []string{"DeviceFriendlyName", "CompromisedStatus", "LocationGroupName", "LocationGroupId", "EnrollmentStatus"}
+	// Columns of a Workspace ONE app inventory no Intune or Jamf export
+	// has: with an app column and a device identifier, they tell it from
+	// Intune's app export, which shares "Device ID" and "Application Name".
+	wsoneAppMarkers = []string{"UDID", "Build Version", "BuildVersion", "Is Managed", "IsManaged", "Install Status",
+		"AdHocCodeSigned", "Ad Hoc Code Signed", "IsValidated", "BetaApp", "Beta App", "AppStoreVendable", "App Store Vendable",
+		"DistributorIdentifier", "Distributor Identifier"}
 )
 
+// Why an app inventory does not cover a device.
+const (
+	wsonePersonal = "employee-owned device: Workspace ONE's privacy settings for such devices collect managed apps only by default, so personal apps may be missing"
+	wsoneNoApps   = "no app of this device is in the app inventory export: the export left it out, or Workspace ONE reported none"
+)
+
+// wsoneCSV reads Workspace ONE CSV exports: device lists and app
+// inventories by device, in any number and order. An app row names its
+// device by id, UDID or serial number, whichever its export has: finish
+// ties it to the device record that shares one (tie).
 type wsoneCSV struct {
-	seen map[string]string
+	appCoverage
+	seen map[string]string // device key → where its row is
+	devs []wsoneIDs        // the identifiers of every device record, in order
+	apps []wsoneApp        // every app, as read
+}
+
+// wsoneApp is an app whose device key tie sets.
+type wsoneApp struct {
+	rec int // index in im.apps
+	ids wsoneIDs
 }
 
 func (p *wsoneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -50,11 +114,23 @@ func (p *wsoneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	if err != nil {
 		return err
 	}
-	f.ext, f.what = "csv", "Workspace ONE UEM device list export (CSV)"
+	f.ext = "csv"
 	f.addNote("records point at /line/N, the line of the file their row starts on")
 	if p.seen == nil {
-		p.seen = map[string]string{}
+		p.seen, p.appsOf = map[string]string{}, map[string]int{}
 	}
+	device := t.has(wsoneIDAliases...) || t.has(wsoneUDIDAliases...) || t.has(wsoneSerialAliases...)
+	if t.has(wsoneAppNameAliases...) || t.has(wsoneAppIDAliases...) {
+		if !device {
+			return errLine(f.name, t.headerLine, "an app inventory without a device identifier column (\"Device ID\", \"UDID\" or \"Serial Number\"): its apps cannot be tied to devices; export the app inventory by device")
+		}
+		return p.parseApps(im, fi, f, t)
+	}
+	return p.parseDevices(im, fi, f, t)
+}
+
+func (p *wsoneCSV) parseDevices(im *Import, fi int, f *inputFile, t *csvTable) error {
+	f.what = "Workspace ONE UEM device list export (CSV)"
 	c, err := findCols(t, wsoneFields)
 	if err != nil {
 		return err
@@ -66,6 +142,7 @@ func (p *wsoneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	if err != nil {
 		return err
 	}
+	p.sawDevices = true
 	for _, r := range t.rows {
 		sourceID := rowID(c, r)
 		if sourceID == "" {
@@ -83,30 +160,258 @@ func (p *wsoneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 		}
 		p.seen[d.Key] = fmt.Sprintf("%s:%d", f.name, r.line)
 		d.Name, d.Model = c.get(r, "name"), model
+		if strings.TrimSpace(d.Name) == "" {
+			d.Name = c.get(r, "reported") // as the live source: the name the device reports
+		}
 		d.Platform = platform(c.get(r, "platform"), model)
 		if d.Platform == "unknown" {
 			d.Platform = platform(firstWord(c.get(r, "os")), model)
 		}
 		d.OSVersion, d.Build = versionOnly(c.get(r, "os")), strings.TrimSpace(c.get(r, "build"))
-		d.SecurityPatchLevel = strings.TrimSpace(c.get(r, "patch"))
+		d.SecurityPatchLevel = patchDate(tr, c.get(r, "patch"))
 		d.Serial, d.IMEI = strings.TrimSpace(c.get(r, "serial")), strings.TrimSpace(c.get(r, "imei"))
-		d.User = strings.TrimSpace(c.get(r, "user"))
+		d.User = firstNonBlank(c.get(r, "email"), c.get(r, "user")) // as the live source: the email address first
 		d.Ownership = ownership(c.get(r, "owner"))
 		d.ManagementMode = joinNonEmpty(c.get(r, "enrollStatus"))
 		d.Category = c.get(r, "group")
 		d.Compliance = compliance(c.get(r, "compliance"))
-		d.Compromised = collect.Compromised{Value: tristate(comp), Field: c.headerName(t, "compromised"), RawValue: comp}
-		d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised"))}
+		d.Compromised = collect.Compromised{Value: wsoneCompromised(comp), Field: c.headerName(t, "compromised"), RawValue: comp}
+		d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised")), Encrypted: yesNo(c.get(r, "encrypted"))}
 		d.Raw = collect.RawRef{Pointer: linePointer(r.line)}
 		im.devices = append(im.devices, located[collect.Device]{fi, d})
+		p.devs = append(p.devs, wsoneIDs{v: rowIDs(c, r), file: f.name, line: r.line, key: d.Key, sourceID: sourceID})
 	}
 	f.notes = append(f.notes, tr.notes()...)
 	return nil
 }
 
-func (p *wsoneCSV) finish(im *Import) error {
-	im.claim(collect.TelemetryDeviceState)
+// parseApps reads an app inventory by device. Each app's device key is
+// set by finish, once every device export is read.
+func (p *wsoneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) error {
+	f.what = "Workspace ONE UEM app inventory export by device (CSV)"
+	c, err := findCols(t, wsoneAppFields)
+	if err != nil {
+		return err
+	}
+	p.sawApps = true
+	named := func(field, alias string) string {
+		if h := c.headerName(t, field); h != "" {
+			return strconv.Quote(h)
+		}
+		return strconv.Quote(alias)
+	}
+	for _, r := range t.rows {
+		ids := rowIDs(c, r)
+		if ids == [wsKinds]string{} {
+			return errLine(f.name, r.line, "an app without a device id, UDID or serial number")
+		}
+		name, appID := c.get(r, "app"), strings.TrimSpace(c.get(r, "appid"))
+		if strings.TrimSpace(name) == "" && appID == "" {
+			return errLine(f.name, r.line, "an app with neither %s nor %s", named("app", wsoneAppNameAliases[0]), named("appid", wsoneAppIDAliases[0]))
+		}
+		a := collect.App{AppID: appID, Name: name, Version: firstNonBlank(c.get(r, "version"), c.get(r, "build")),
+			Installer: strings.TrimSpace(c.get(r, "distributor")), Managed: yesNo(c.get(r, "managed")),
+			State: strings.TrimSpace(c.get(r, "status")), Raw: collect.RawRef{Pointer: linePointer(r.line)}}
+		a.InstallSource = wsone.InstallSource(collect.AppleAppSignals{AdHocCodeSigned: yesNo(c.get(r, "adhoc")),
+			Validated: yesNo(c.get(r, "validated")), Beta: yesNo(c.get(r, "beta")), AppStoreVendable: yesNo(c.get(r, "vendable")),
+			Distributor: a.Installer}, c.get(r, "type"))
+		p.apps = append(p.apps, wsoneApp{rec: len(im.apps), ids: wsoneIDs{v: ids, file: f.name, line: r.line}})
+		im.apps = append(im.apps, located[collect.App]{fi, a})
+	}
 	return nil
+}
+
+// wsoneCompromised reads CompromisedStatus as the live source does: a
+// boolean, yes/no, or Workspace ONE's "Compromised" / "Not Compromised"
+// in any spelling.
+func wsoneCompromised(s string) string {
+	if v := wsone.CompromisedText(s); v != "" {
+		return v
+	}
+	return tristate(s)
+}
+
+func (p *wsoneCSV) finish(im *Import) error {
+	if p.sawApps {
+		if err := p.tie(im); err != nil {
+			return err
+		}
+	}
+	p.appCoverage.finish(im, sourceWSOne, wsonePersonal, wsoneNoApps)
+	return nil
+}
+
+// The identifiers a Workspace ONE row may name its device by.
+const (
+	wsID = iota
+	wsUDID
+	wsSerial
+	wsKinds
+)
+
+var wsKindNames = [wsKinds]string{"Device ID", "UDID", "Serial Number"}
+
+// wsoneIDs are the identifiers of one device row or app row.
+type wsoneIDs struct {
+	v        [wsKinds]string // as written, trimmed; "" when the row has none
+	file     string
+	line     int
+	key      string // a device row's record key
+	sourceID string // a device row's source id
+}
+
+func rowIDs(c cols, r csvRow) (v [wsKinds]string) {
+	for k, f := range [wsKinds]string{"id", "udid", "serial"} {
+		v[k] = strings.TrimSpace(c.get(r, f))
+	}
+	return v
+}
+
+// mask is the set of kinds the row has.
+func (w wsoneIDs) mask() int {
+	m := 0
+	for k, v := range w.v {
+		if v != "" {
+			m |= 1 << k
+		}
+	}
+	return m
+}
+
+// match is how a value compares: ids as written, UDIDs and serial numbers
+// in any case.
+func (w wsoneIDs) match(k int) string {
+	if k == wsID {
+		return w.v[k]
+	}
+	return strings.ToUpper(w.v[k])
+}
+
+func (w wsoneIDs) at() string { return fmt.Sprintf("%s:%d", w.file, w.line) }
+
+// kindsOf names the kinds of mask m, joined with conj.
+func kindsOf(m int, conj string) string {
+	var out []string
+	for k := range wsKinds {
+		if m&(1<<k) != 0 {
+			out = append(out, wsKindNames[k])
+		}
+	}
+	if len(out) > 1 {
+		return strings.Join(out[:len(out)-1], ", ") + " " + conj + " " + out[len(out)-1]
+	}
+	return strings.Join(out, "")
+}
+
+// tie sets the device key of every app: the key of the device record
+// its row names (by its Device ID, else its UDID, else its serial number;
+// UDIDs and serial numbers compare in any case), else the key a device
+// export would give it (wsone:<id>, wsone:udid:…, wsone:serial:…). It
+// fails, naming the app's file and line, rather than guess or leave an
+// app beside its device under another key: when the row's identifiers
+// disagree with the device it names, when only an identifier several
+// devices share names it, or when it names no device record though a
+// device export lists a device it cannot be compared with (one that has
+// none of the row's kinds of identifier).
+func (p *wsoneCSV) tie(im *Import) error {
+	var index [wsKinds]map[string]wsoneMatch
+	for k := range index {
+		index[k] = map[string]wsoneMatch{}
+	}
+	firstOfMask := [1 << wsKinds]int{}
+	for m := range firstOfMask {
+		firstOfMask[m] = -1
+	}
+	for i, d := range p.devs {
+		if firstOfMask[d.mask()] < 0 {
+			firstOfMask[d.mask()] = i
+		}
+		for k := range wsKinds {
+			if d.v[k] != "" {
+				m, seen := index[k][d.match(k)]
+				if !seen {
+					m.first = i
+				}
+				m.n++
+				index[k][d.match(k)] = m
+			}
+		}
+	}
+	for _, a := range p.apps {
+		key, err := p.deviceOf(a.ids, &index, &firstOfMask)
+		if err != nil {
+			return errLine(a.ids.file, a.ids.line, "%v", err)
+		}
+		im.apps[a.rec].rec.DeviceKey = key
+		p.appsOf[key]++
+	}
+	return nil
+}
+
+// wsoneMatch is the devices that have one identifier: the first, and how
+// many.
+type wsoneMatch struct{ first, n int }
+
+// deviceOf returns the device key of the app row w (tie).
+func (p *wsoneCSV) deviceOf(w wsoneIDs, index *[wsKinds]map[string]wsoneMatch, firstOfMask *[1 << wsKinds]int) (string, error) {
+	dev, by, shared := -1, -1, -1
+	for k := range wsKinds {
+		if w.v[k] == "" {
+			continue
+		}
+		switch m, ok := index[k][w.match(k)]; {
+		case !ok:
+		case m.n > 1:
+			if shared < 0 {
+				shared = k
+			}
+		case dev < 0:
+			dev, by = m.first, k
+		}
+	}
+	if dev >= 0 {
+		d := p.devs[dev]
+		for k := range wsKinds {
+			if w.v[k] == "" || k == by {
+				continue
+			}
+			if d.v[k] != "" {
+				if w.match(k) != d.match(k) {
+					return "", fmt.Errorf("this app's row names device %q (%s) by its %s, but gives %s %q where the device has %q",
+						d.sourceID, d.at(), wsKindNames[by], wsKindNames[k], w.v[k], d.v[k])
+				}
+				continue
+			}
+			if m, ok := index[k][w.match(k)]; ok {
+				return "", fmt.Errorf("this app's row names device %q (%s) by its %s, but its %s %q is another device's (%s)",
+					d.sourceID, d.at(), wsKindNames[by], wsKindNames[k], w.v[k], p.devs[m.first].at())
+			}
+		}
+		return d.key, nil
+	}
+	if shared >= 0 {
+		m := index[shared][w.match(shared)]
+		return "", fmt.Errorf("cannot tell which device this app is on: %d devices have its %s %q (the first on %s), and the row has no other identifier to tell them apart",
+			m.n, wsKindNames[shared], w.v[shared], p.devs[m.first].at())
+	}
+	best := -1 // the first device the row cannot be compared with
+	for m, d := range firstOfMask {
+		if d >= 0 && m&w.mask() == 0 && (best < 0 || d < best) {
+			best = d
+		}
+	}
+	if best >= 0 {
+		d := p.devs[best]
+		return "", fmt.Errorf("cannot tell which device this app is on: its row names the device by %s only, and device %q (%s) has no %s to compare; export the devices and the apps with a common Device ID, UDID or Serial Number column",
+			kindsOf(w.mask(), "and"), d.sourceID, d.at(), kindsOf(w.mask(), "or"))
+	}
+	// A device no device export lists: keyed as a device export would.
+	for k, prefix := range [wsKinds]string{"", "udid:", "serial:"} {
+		if w.v[k] != "" {
+			return sourceWSOne + ":" + prefix + w.v[k], nil
+		}
+	}
+	return "", fmt.Errorf("an app without a device id, UDID or serial number") // parseApps refuses such rows
 }
 
 // ws1Device is a device of mdm/devices/search (version 1 or 2: PascalCase).
@@ -117,6 +422,7 @@ type ws1Device struct {
 	SerialNumber       jstr            `json:"SerialNumber"`
 	IMEI               jstr            `json:"Imei"`
 	DeviceFriendlyName jstr            `json:"DeviceFriendlyName"`
+	DeviceReportedName jstr            `json:"DeviceReportedName"`
 	UserName           jstr            `json:"UserName"`
 	UserEmailAddress   jstr            `json:"UserEmailAddress"`
 	Ownership          jstr            `json:"Ownership"`
@@ -130,6 +436,7 @@ type ws1Device struct {
 	ComplianceStatus   jstr            `json:"ComplianceStatus"`
 	CompromisedStatus  jstr            `json:"CompromisedStatus"`
 	IsSupervised       jbool           `json:"IsSupervised"`
+	DataEncryptionYN   jbool           `json:"DataEncryptionYN"`
 	LocationGroupName  jstr            `json:"LocationGroupName"`
 	SecurityPatchDate  jstr            `json:"SecurityPatchDate"`
 }
@@ -210,18 +517,18 @@ func (p *wsoneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error 
 			return errLine(f.name, e.line, "device %q is already at %s", sourceID, prev)
 		}
 		p.seen[key] = fmt.Sprintf("%s:%d", f.name, e.line)
-		user := string(m.UserName)
-		if strings.TrimSpace(user) == "" {
-			user = string(m.UserEmailAddress)
+		name := string(m.DeviceFriendlyName)
+		if strings.TrimSpace(name) == "" {
+			name = string(m.DeviceReportedName)
 		}
-		d := collect.Device{Key: key, Source: sourceWSOne, SourceID: sourceID, Name: string(m.DeviceFriendlyName),
+		d := collect.Device{Key: key, Source: sourceWSOne, SourceID: sourceID, Name: name,
 			Platform: platform(string(m.Platform), string(m.Model)), OSVersion: versionOnly(string(m.OperatingSystem)),
-			Build: string(m.OSBuildVersion), SecurityPatchLevel: string(m.SecurityPatchDate), Model: string(m.Model),
-			Serial: string(m.SerialNumber), IMEI: string(m.IMEI), User: strings.TrimSpace(user),
+			Build: string(m.OSBuildVersion), SecurityPatchLevel: patchDate(tr, string(m.SecurityPatchDate)), Model: string(m.Model),
+			Serial: string(m.SerialNumber), IMEI: string(m.IMEI), User: firstNonBlank(string(m.UserEmailAddress), string(m.UserName)),
 			Ownership: ownership(string(m.Ownership)), ManagementMode: joinNonEmpty(string(m.EnrollmentStatus)),
 			Category: string(m.LocationGroupName), Compliance: compliance(string(m.ComplianceStatus)),
-			Compromised: collect.Compromised{Value: tristate(string(m.CompromisedStatus)), Field: "CompromisedStatus", RawValue: string(m.CompromisedStatus)},
-			Posture:     collect.Posture{Supervised: m.IsSupervised.v},
+			Compromised: collect.Compromised{Value: wsoneCompromised(string(m.CompromisedStatus)), Field: "CompromisedStatus", RawValue: string(m.CompromisedStatus)},
+			Posture:     collect.Posture{Supervised: m.IsSupervised.v, Encrypted: m.DataEncryptionYN.v},
 			Raw:         collect.RawRef{Pointer: e.ptr}}
 		if d.LastSeenAt, err = tr.parse("LastSeen", string(m.LastSeen)); err != nil {
 			return errLine(f.name, e.line, "%s: LastSeen: %v", ptrName(e.ptr), err)
@@ -238,6 +545,53 @@ func (p *wsoneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error 
 func (p *wsoneJSON) finish(im *Import) error {
 	im.claim(collect.TelemetryDeviceState)
 	return nil
+}
+
+// isoDay is a date as ISO 8601 writes it, alone or before a time.
+var isoDay = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC| ?GMT)?)?$`)
+
+// patchDate is a security patch date as the live source records it:
+// YYYY-MM-DD. The date of an ISO 8601 value is taken as written, its time
+// and zone dropped; another date the import reads is read as the file's
+// other dates are (a slash date whose order neither the file nor the date
+// itself shows is kept as written). Empty, "never"-like and year-1 values
+// are not reported; any other value is kept as written, trimmed: a patch
+// level is not a time the import needs to read, so an unreadable one is
+// not an error.
+func patchDate(tr *timeReader, v string) string {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		return ""
+	}
+	if m := isoDay.FindStringSubmatch(s); m != nil {
+		y, _ := strconv.Atoi(m[1])
+		mo, _ := strconv.Atoi(m[2])
+		d, _ := strconv.Atoi(m[3])
+		if t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC); t.Year() == y && int(t.Month()) == mo && t.Day() == d {
+			if y <= 1 {
+				return ""
+			}
+			return m[1] + "-" + m[2] + "-" + m[3]
+		}
+		return s
+	}
+	r := *tr // a copy: the patch date does not change the file's notes
+	if r.guessed && dmy.MatchString(s) {
+		own, err := newTimeReader("", []dateCell{{line: 1, value: s}})
+		if err != nil || own.guessed {
+			return s
+		}
+		r = *own
+	}
+	r.fields = nil
+	t, err := r.parse("", s)
+	switch {
+	case err != nil:
+		return s
+	case t == nil:
+		return ""
+	}
+	return t.Format(time.DateOnly)
 }
 
 // versionOnly drops the platform name a console puts before a version

@@ -229,12 +229,23 @@ func compromised(raw json.RawMessage) collect.Compromised {
 	case b.is(false):
 		c.Value = "false"
 	}
-	if s := norm(string(raw)); s == "compromised" {
-		c.Value = "true"
-	} else if s == "notcompromised" {
-		c.Value = "false"
+	if v := CompromisedText(string(raw)); v != "" {
+		c.Value = v
 	}
 	return c
+}
+
+// CompromisedText reads Workspace ONE's words for CompromisedStatus, in
+// any spelling ("Compromised", "Not Compromised", "NOT_COMPROMISED"):
+// "true", "false", or "" for any other text.
+func CompromisedText(s string) string {
+	switch norm(s) {
+	case "compromised":
+		return "true"
+	case "notcompromised":
+		return "false"
+	}
+	return ""
 }
 
 // norm lower-cases s and keeps only its letters and digits, so that
@@ -293,17 +304,22 @@ func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 	}
 }
 
-// installSource judges the iOS signals as every iOS source does
-// (collect.AppleAppSignals); when they do not tell, Workspace ONE's Type
-// (Internal: the organisation's in-house app, enterprise; System; Public:
-// a store app).
+// installSource judges the app as InstallSource does.
 func (a app) installSource() string {
-	s := collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: a.IsValidated.ptr(), Beta: a.BetaApp.ptr(),
-		AppStoreVendable: a.AppStoreVendable.ptr(), Distributor: a.DistributorIdentifier}.InstallSource()
-	if s != "" {
-		return s
+	return InstallSource(collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: a.IsValidated.ptr(), Beta: a.BetaApp.ptr(),
+		AppStoreVendable: a.AppStoreVendable.ptr(), Distributor: a.DistributorIdentifier}, a.Type)
+}
+
+// InstallSource judges an app of Workspace ONE: by the iOS signals, as
+// every iOS source does (collect.AppleAppSignals); when they do not tell,
+// by Workspace ONE's Type (Internal: the organisation's in-house app,
+// enterprise; System; Public: a store app); else "unknown". The import of
+// Workspace ONE app exports judges with it too.
+func InstallSource(s collect.AppleAppSignals, appType string) string {
+	if v := s.InstallSource(); v != "" {
+		return v
 	}
-	switch norm(a.Type) {
+	switch norm(appType) {
 	case "internal", "enterprise":
 		return "enterprise"
 	case "system":
