@@ -130,6 +130,31 @@ func TestJamfJSON(t *testing.T) {
 	}
 }
 
+// An object without a security section (a detail without its platform
+// object, an inventory without the SECURITY section) says nothing of
+// jailbreak or compliance: unknown, never "" or clean.
+func TestJamfJSONWithoutSecurity(t *testing.T) {
+	for name, data := range map[string]string{
+		"detail.json":    `{"id": "7", "name": "a", "enrollmentMethod": ""}`,
+		"inventory.json": `{"totalCount": 1, "results": [{"mobileDeviceId": "8", "general": {"displayName": "b"}}]}`,
+		"classic.json":   `{"mobile_device": {"general": {"id": 9, "display_name": "c"}}}`,
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := runImport(t, p, FormatJamfJSON, collect.Request{})
+		if len(got.devices) != 1 {
+			t.Fatalf("%s: %d devices", name, len(got.devices))
+		}
+		for _, d := range got.devices {
+			if d.Compromised.Value != "unknown" || d.Compliance != "unknown" {
+				t.Errorf("%s: compromised %+v, compliance %q", name, d.Compromised, d.Compliance)
+			}
+		}
+	}
+}
+
 // Each shape is detected from its content, also alone.
 func TestDetectJamfJSON(t *testing.T) {
 	for _, name := range []string{"inventory.json", "detail-19.json", "classic-20.json"} {

@@ -302,7 +302,8 @@ func jamfDevice(id, udid, serial string) collect.Device {
 			sourceID = k.prefix + v
 		}
 	}
-	d := collect.Device{Source: sourceJamf, SourceID: sourceID, Manufacturer: "Apple", Serial: strings.TrimSpace(serial)}
+	d := collect.Device{Source: sourceJamf, SourceID: sourceID, Manufacturer: "Apple", Serial: strings.TrimSpace(serial),
+		Compliance: "unknown", Compromised: collect.Compromised{Value: "unknown"}} // until a security section says
 	if sourceID != "" {
 		d.Key = sourceJamf + ":" + sourceID
 	}
@@ -393,7 +394,6 @@ func jamfClassicRecord(doc *jsonDoc, e jsonElem) (d collect.Device, seen, enroll
 	d.ManagementMode = managedMode(g.Managed.v, "")
 	d.Posture.Supervised = g.Supervised.v
 	d.Raw = collect.RawRef{Pointer: e.ptr}
-	d.Compliance, d.Compromised = "unknown", collect.Compromised{Value: "unknown"}
 	// The security subset is "security" in the Classic API's JSON, and
 	// "security_object" in some SDKs' renderings of it.
 	for _, name := range []string{"security", "security_object"} {
