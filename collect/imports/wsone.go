@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
-	"github.com/custos-ir/custos/collect/wsone"
+	"github.com/custos-ir/custos/collect/wsonevocab"
 )
 
 // Workspace ONE UEM exports: the device list, exported from the console
@@ -212,7 +212,7 @@ func (p *wsoneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) erro
 		a := collect.App{AppID: appID, Name: name, Version: firstNonBlank(c.get(r, "version"), c.get(r, "build")),
 			Installer: strings.TrimSpace(c.get(r, "distributor")), Managed: yesNo(c.get(r, "managed")),
 			State: strings.TrimSpace(c.get(r, "status")), Raw: collect.RawRef{Pointer: linePointer(r.line)}}
-		a.InstallSource = wsone.InstallSource(collect.AppleAppSignals{AdHocCodeSigned: yesNo(c.get(r, "adhoc")),
+		a.InstallSource = wsonevocab.InstallSource(collect.AppleAppSignals{AdHocCodeSigned: yesNo(c.get(r, "adhoc")),
 			Validated: yesNo(c.get(r, "validated")), Beta: yesNo(c.get(r, "beta")), AppStoreVendable: yesNo(c.get(r, "vendable")),
 			Distributor: a.Installer}, c.get(r, "type"))
 		p.apps = append(p.apps, wsoneApp{rec: len(im.apps), ids: wsoneIDs{v: ids, file: f.name, line: r.line}})
@@ -225,7 +225,7 @@ func (p *wsoneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) erro
 // boolean, yes/no, or Workspace ONE's "Compromised" / "Not Compromised"
 // in any spelling.
 func wsoneCompromised(s string) string {
-	if v := wsone.CompromisedText(s); v != "" {
+	if v := wsonevocab.Compromised(s); v != "" {
 		return v
 	}
 	return tristate(s)

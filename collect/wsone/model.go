@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/wsonevocab"
 )
 
 // device holds the device-search fields the records use. Unknown members
@@ -229,38 +230,14 @@ func compromised(raw json.RawMessage) collect.Compromised {
 	case b.is(false):
 		c.Value = "false"
 	}
-	if v := CompromisedText(string(raw)); v != "" {
+	if v := wsonevocab.Compromised(string(raw)); v != "" {
 		c.Value = v
 	}
 	return c
 }
 
-// CompromisedText reads Workspace ONE's words for CompromisedStatus, in
-// any spelling ("Compromised", "Not Compromised", "NOT_COMPROMISED"):
-// "true", "false", or "" for any other text.
-func CompromisedText(s string) string {
-	switch norm(s) {
-	case "compromised":
-		return "true"
-	case "notcompromised":
-		return "false"
-	}
-	return ""
-}
-
-// norm lower-cases s and keeps only its letters and digits, so that
-// "NonCompliant", "NON_COMPLIANT" and "Non-Compliant" compare equal.
-func norm(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + 'a' - 'A'
-		}
-		return -1
-	}, s)
-}
+// norm compares Workspace ONE's words in any spelling.
+func norm(s string) string { return wsonevocab.Norm(s) }
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
@@ -304,28 +281,9 @@ func (a app) record(deviceKey string, raw collect.RawRef) collect.App {
 	}
 }
 
-// installSource judges the app as InstallSource does.
+// installSource judges the app as every Workspace ONE source does
+// (wsonevocab.InstallSource).
 func (a app) installSource() string {
-	return InstallSource(collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: a.IsValidated.ptr(), Beta: a.BetaApp.ptr(),
+	return wsonevocab.InstallSource(collect.AppleAppSignals{AdHocCodeSigned: a.AdHocCodeSigned.ptr(), Validated: a.IsValidated.ptr(), Beta: a.BetaApp.ptr(),
 		AppStoreVendable: a.AppStoreVendable.ptr(), Distributor: a.DistributorIdentifier}, a.Type)
-}
-
-// InstallSource judges an app of Workspace ONE: by the iOS signals, as
-// every iOS source does (collect.AppleAppSignals); when they do not tell,
-// by Workspace ONE's Type (Internal: the organisation's in-house app,
-// enterprise; System; Public: a store app); else "unknown". The import of
-// Workspace ONE app exports judges with it too.
-func InstallSource(s collect.AppleAppSignals, appType string) string {
-	if v := s.InstallSource(); v != "" {
-		return v
-	}
-	switch norm(appType) {
-	case "internal", "enterprise":
-		return "enterprise"
-	case "system":
-		return "system"
-	case "public":
-		return "store"
-	}
-	return "unknown"
 }

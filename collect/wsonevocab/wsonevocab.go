@@ -1,0 +1,58 @@
+// Package wsonevocab reads Workspace ONE UEM's vocabulary into custos's
+// record model: the judgements the live source (collect/wsone) and the
+// import of console exports (collect/imports) must make alike, so that a
+// device or an app is recorded the same whichever way it reached the
+// responder. Sources do not import each other; both import this.
+package wsonevocab
+
+import (
+	"strings"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+// Norm lower-cases s and keeps only its ASCII letters and digits, so that
+// "NonCompliant", "NON_COMPLIANT" and "Non-Compliant" compare equal.
+func Norm(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return -1
+	}, s)
+}
+
+// InstallSource judges an app: by the iOS signals, as every iOS source
+// does (collect.AppleAppSignals); when they do not tell, by Workspace
+// ONE's application Type (Internal: the organisation's in-house app,
+// enterprise; System; Public: a store app); else "unknown".
+func InstallSource(s collect.AppleAppSignals, appType string) string {
+	if v := s.InstallSource(); v != "" {
+		return v
+	}
+	switch Norm(appType) {
+	case "internal", "enterprise":
+		return "enterprise"
+	case "system":
+		return "system"
+	case "public":
+		return "store"
+	}
+	return "unknown"
+}
+
+// Compromised reads Workspace ONE's words for CompromisedStatus, in any
+// spelling ("Compromised", "Not Compromised", "NOT_COMPROMISED"): "true",
+// "false", or "" for any other text (a boolean is the caller's to read).
+func Compromised(s string) string {
+	switch Norm(s) {
+	case "compromised":
+		return "true"
+	case "notcompromised":
+		return "false"
+	}
+	return ""
+}

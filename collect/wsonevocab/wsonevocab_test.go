@@ -1,0 +1,49 @@
+package wsonevocab
+
+import (
+	"testing"
+
+	"github.com/custos-ir/custos/collect"
+)
+
+func TestInstallSource(t *testing.T) {
+	yes, no := true, false
+	for _, c := range []struct {
+		s    collect.AppleAppSignals
+		typ  string
+		want string
+	}{
+		{collect.AppleAppSignals{AdHocCodeSigned: &yes}, "Public", "sideloaded"}, // Apple's signals speak first
+		{collect.AppleAppSignals{Distributor: collect.AppleTestFlight}, "Internal", collect.InstallBeta},
+		{collect.AppleAppSignals{AppStoreVendable: &no}, "Public", "enterprise"},
+		{collect.AppleAppSignals{}, "Internal", "enterprise"},
+		{collect.AppleAppSignals{}, "ENTERPRISE", "enterprise"},
+		{collect.AppleAppSignals{}, "System", "system"},
+		{collect.AppleAppSignals{}, " public ", "store"},
+		{collect.AppleAppSignals{}, "Purchased", "unknown"},
+		{collect.AppleAppSignals{}, "", "unknown"},
+	} {
+		if got := InstallSource(c.s, c.typ); got != c.want {
+			t.Errorf("InstallSource(%+v, %q) = %q, want %q", c.s, c.typ, got, c.want)
+		}
+	}
+}
+
+func TestCompromised(t *testing.T) {
+	for s, want := range map[string]string{
+		"Compromised": "true", "COMPROMISED": "true", "Not Compromised": "false", "NotCompromised": "false",
+		"NOT_COMPROMISED": "false", "not-compromised": "false", "true": "", "Unknown": "", "": "", "Compromised?!": "true",
+	} {
+		if got := Compromised(s); got != want {
+			t.Errorf("Compromised(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestNorm(t *testing.T) {
+	for s, want := range map[string]string{"NonCompliant": "noncompliant", "NON_COMPLIANT": "noncompliant", "Non-Compliant 2": "noncompliant2", "Ünïcode": "ncode"} {
+		if got := Norm(s); got != want {
+			t.Errorf("Norm(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
