@@ -43,8 +43,11 @@ func demoCommand() *cli.Command {
 			"planted cases (a jailbroken iPhone, a rare app on a non-compliant phone, a developer's phone,\n" +
 			"a personal device, a stale device), then an Android Management API and Pub/Sub simulator whose\n" +
 			"Android fleet has its own (ADB commands, an app and a process start matching published\n" +
-			"indicators, a compromised integrity verdict), signs the evidence with an ephemeral DEMO key that\n" +
-			"is never written to disk, and writes the case, its evidence and its reports into DIR.",
+			"indicators, a compromised integrity verdict), then Jamf Pro and Workspace ONE UEM simulators\n" +
+			"whose iPhones have theirs (an ad-hoc-signed app on a supervised iPhone, a jailbreak, an app from\n" +
+			"an alternative marketplace). It collects from each source into one evidence archive per source,\n" +
+			"signs them with an ephemeral DEMO key that is never written to disk, and writes the case, its\n" +
+			"evidence and one report covering every device into DIR.",
 		UsageText: "custos demo [--dir DIR] [--devices N] [--seed N] [--source all|SOURCE,...]",
 		Flags: commonFlags(
 			&cli.StringFlag{Name: "dir", Value: "custos-demo", Usage: "case directory to create (replaced if it holds an earlier demo)"},
