@@ -126,6 +126,9 @@ func detectJSON(name string, head []byte) (string, error) {
 		return FormatJamfJSON, nil
 	case has(keys, wsoneJSONMarker...) || has(top, "Devices"):
 		return FormatWSOneJSON, nil
+	case has(top, "DeviceApps", "app_items"):
+		return "", fmt.Errorf("%s is a Workspace ONE app list of one device (mdm/devices/{id}/apps), which names no device: "+
+			"collect the apps through the wsone source, or export the app inventory by device as CSV", name)
 	case has(keys, "files") && has(keys, "installer"):
 		return "", fmt.Errorf("%s is an androidqf packages.json: import the whole acquisition folder", name)
 	}
