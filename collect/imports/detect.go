@@ -35,10 +35,13 @@ var intuneCSVMarkers = []string{"Primary user UPN", "Managed by", "Last check-in
 //     (lastInventoryUpdateTimestamp, …), or the object is a Classic
 //     "mobile_device";
 //   - a CSV file is read by its header: wsone-csv with "Friendly Name" or
-//     "Compromised Status", or an app column beside one only Workspace
-//     ONE's app inventory has ("UDID", "Build Version", "IsManaged",
-//     Apple's AdHocCodeSigned, …); jamf-csv with "Last Inventory Update",
-//     "Jailbreak Detected", "Mobile Device Name" or "Mobile Device ID";
+//     "Compromised Status"; jamf-csv with "Last Inventory Update",
+//     "Jailbreak Detected", "Mobile Device Name", "Mobile Device ID" or
+//     an app field only Jamf has ("App Short Version", "App Validation
+//     Status", "App Management Status"); wsone-csv with an app column
+//     beside one only Workspace ONE's app inventory has ("Build Version",
+//     "IsManaged", Apple's AdHocCodeSigned, …); jamf-csv with "App
+//     Identifier" or "App Version" and no Intune device id column;
 //     intune-csv with a device id column ("Device ID", "DeviceId") and
 //     "Primary user UPN", "Managed by", "Last check-in", … or an
 //     application column.
@@ -154,10 +157,12 @@ func detectCSV(name string, head []byte) (string, error) {
 	switch {
 	case t.has(wsoneMarkers...):
 		return FormatWSOneCSV, nil
-	case t.has(jamfMarkers...):
+	case t.has(jamfMarkers...), t.has(jamfAppMarkers...):
 		return FormatJamfCSV, nil
 	case t.has(wsoneAppMarkers...) && (t.has(wsoneAppNameAliases...) || t.has(wsoneAppIDAliases...)):
 		return FormatWSOneCSV, nil
+	case t.has(jamfAppWeakMarkers...) && !t.has(intuneIDAliases...):
+		return FormatJamfCSV, nil
 	case t.has(intuneIDAliases...) && t.has(intuneCSVMarkers...):
 		return FormatIntuneCSV, nil
 	case t.has(intuneAppAliases...) && (t.has(intuneIDAliases...) || t.has("Device count", "DeviceCount")):

@@ -51,16 +51,29 @@ var jamfAppFields = []field{
 	{name: "appManaged", aliases: []string{"App Management Status", "Management Status"}},
 }
 
-// Jamf's distinctive columns, for Detect.
-var jamfMarkers = []string{"JSS Mobile Device ID", "Last Inventory Update", "Jailbreak Detected", "Mobile Device Name", "Mobile Device ID", "Jamf Pro Mobile Device ID"}
+// Jamf's distinctive columns, for Detect: any of jamfMarkers or
+// jamfAppMarkers; or, in a file without Intune's device id, one of
+// jamfAppWeakMarkers (Intune's app export may spell them too).
+var (
+	jamfMarkers        = []string{"JSS Mobile Device ID", "Last Inventory Update", "Jailbreak Detected", "Mobile Device Name", "Mobile Device ID", "Jamf Pro Mobile Device ID"}
+	jamfAppMarkers     = []string{"App Short Version", "App Validation Status", "App Management Status"}
+	jamfAppWeakMarkers = []string{"App Identifier", "App Version"}
+)
+
+// jamfIDNames are the identifiers as Jamf's exports name them.
+var jamfIDNames = [idKinds]string{"JSS Mobile Device ID", "UDID", "Serial Number"}
 
 type jamfCSV struct {
 	appCoverage
 	seen map[string]string // device key → where its row is, in a device export
-	// Devices known from app exports, first row each, in order: a device
-	// the device exports do not list is recorded from its app rows.
+	devs []deviceIDs       // the identifiers of every device export's record, in order
+	// Devices known from app exports, first row each, in order: tied to
+	// the device export's record that shares an identifier, else recorded
+	// from that row.
 	fromApps  map[string]located[collect.Device]
+	appDevIDs map[string]deviceIDs
 	appsOrder []string
+	apps      []int // the app records, in im.apps, keyed by their app export's device key until finish
 }
 
 func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -72,7 +85,7 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	f.addNote("records point at /line/N, the line of the file their row starts on")
 	f.addNote("Jamf writes times in the time zone of the account that exported them")
 	if p.seen == nil {
-		p.seen, p.fromApps, p.appsOf = map[string]string{}, map[string]located[collect.Device]{}, map[string]int{}
+		p.seen, p.fromApps, p.appDevIDs, p.appsOf = map[string]string{}, map[string]located[collect.Device]{}, map[string]deviceIDs{}, map[string]int{}
 	}
 	c, err := findCols(t, append(slices.Clone(jamfFields), jamfAppFields...))
 	if err != nil {
@@ -109,6 +122,7 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 			}
 			p.seen[d.Key] = fmt.Sprintf("%s:%d", f.name, r.line)
 			im.devices = append(im.devices, located[collect.Device]{fi, d})
+			p.devs = append(p.devs, deviceIDs{v: rowIDs(c, r), file: f.name, line: r.line, key: d.Key, sourceID: d.SourceID})
 			continue
 		}
 		// The device columns of each of a device's rows must agree: rows
@@ -125,6 +139,7 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 			rowOf[d.Key] = i
 			if _, known := p.fromApps[d.Key]; !known {
 				p.fromApps[d.Key] = located[collect.Device]{fi, d}
+				p.appDevIDs[d.Key] = deviceIDs{v: rowIDs(c, r), file: f.name, line: r.line}
 				p.appsOrder = append(p.appsOrder, d.Key)
 			}
 		}
@@ -143,7 +158,7 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 			a.Version = strings.TrimSpace(c.get(r, "appVersion"))
 		}
 		a.Managed = managedApp(a.State)
-		p.appsOf[d.Key]++
+		p.apps = append(p.apps, len(im.apps))
 		im.apps = append(im.apps, located[collect.App]{fi, a})
 	}
 	f.notes = append(f.notes, tr.notes()...)
@@ -247,11 +262,27 @@ func jamfPlatform(model, osHeader string) string {
 }
 
 func (p *jamfCSV) finish(im *Import) error {
-	// A device only app exports list is recorded from its first app row.
+	// Each device of the app exports is the device export's record that
+	// shares an identifier with it (deviceIndex.deviceOf, which refuses to
+	// guess); one the device exports do not list is recorded from its
+	// first app row.
+	x := newDeviceIndex(sourceJamf, jamfIDNames, p.devs)
+	keyOf := make(map[string]string, len(p.appsOrder))
 	for _, k := range p.appsOrder {
-		if _, ok := p.seen[k]; !ok {
+		ids := p.appDevIDs[k]
+		key, found, err := x.deviceOf(ids)
+		if err != nil {
+			return errLine(ids.file, ids.line, "%v", err)
+		}
+		keyOf[k] = key
+		if !found {
 			im.devices = append(im.devices, p.fromApps[k])
 		}
+	}
+	for _, i := range p.apps {
+		a := &im.apps[i].rec
+		a.DeviceKey = keyOf[a.DeviceKey]
+		p.appsOf[a.DeviceKey]++
 	}
 	if len(p.appsOrder) > 0 {
 		p.sawDevices = true

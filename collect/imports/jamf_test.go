@@ -130,6 +130,65 @@ func TestJamfJSON(t *testing.T) {
 	}
 }
 
+// An app export names its devices by whichever identifiers its search
+// displays: each app goes to the device export's record that shares one,
+// never to another device nor beside it under another key.
+func TestJamfCSVAppsTiedToDevices(t *testing.T) {
+	devices, err := os.ReadFile("testdata/jamf-apps/devices.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := func(t *testing.T, apps string) string {
+		dir := filepath.Join(t.TempDir(), "j")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range map[string][]byte{"devices.csv": devices, "apps.csv": []byte(apps)} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	// By serial number (in another case) and by UDID, not by Jamf's id.
+	got := runImport(t, folder(t, `"Mobile Device Name","Serial Number","App Name","App Identifier","App Version"
+"Finance iPhone 07","g6txk2abcd01","Expense Helper","com.example.expensehelper","1.0.3"
+"Field iPad 3","DMPYK3EFGH02","Field Service","com.example.fieldservice","5.0"
+`), "", collect.Request{})
+	if len(got.devices) != 4 {
+		t.Errorf("%d devices, want the device export's 4", len(got.devices))
+	}
+	if a := got.appsOf("jamf:41"); len(a) != 1 || a[0].AppID != "com.example.expensehelper" {
+		t.Errorf("apps of jamf:41: %+v", a)
+	}
+	if a := got.appsOf("jamf:42"); len(a) != 1 {
+		t.Errorf("apps of jamf:42: %+v", a)
+	}
+	if g := got.gap("jamf:41", collect.TelemetryAppInventory); len(g) != 0 {
+		t.Errorf("jamf:41 has its apps, yet gaps %+v", g)
+	}
+	got = runImport(t, folder(t, `"Display Name","UDID","App Name","App Identifier","App Version"
+"M. Okafor iPhone","00008110-0011AA22BB33CC44","Signal","org.whispersystems.signal","7.1"
+`), "", collect.Request{})
+	if a := got.appsOf("jamf:43"); len(got.devices) != 4 || len(a) != 1 {
+		t.Errorf("%d devices; apps of jamf:43: %+v", len(got.devices), a)
+	}
+
+	for _, c := range []struct{ name, apps, want string }{
+		{"identifiers of two devices", `"JSS Mobile Device ID","Display Name","Serial Number","App Name"
+"41","Field iPad 3","DMPYK3EFGH02","Field Service"
+`, `j/apps.csv:2: this app's row names device "41" (j/devices.csv:2) by its JSS Mobile Device ID, but gives Serial Number "DMPYK3EFGH02" where the device has "G6TXK2ABCD01"`},
+		{"a new id beside a known serial number", `"JSS Mobile Device ID","Display Name","Serial Number","App Name"
+"46","Finance iPhone 07","G6TXK2ABCD01","Outlook"
+`, `j/apps.csv:2: this app's row names device "41" (j/devices.csv:2) by its Serial Number, but gives JSS Mobile Device ID "46" where the device has "41"`},
+	} {
+		_, err := Open(folder(t, c.apps), "", Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
 // An object without a security section (a detail without its platform
 // object, an inventory without the SECURITY section) says nothing of
 // jailbreak or compliance: unknown, never "" or clean.

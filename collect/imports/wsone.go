@@ -79,9 +79,9 @@ var (
 	wsoneMarkers    = []string{"Friendly Name", "Device Friendly Name", "Compromised Status"}
 	wsoneJSONMarker = []string{"DeviceFriendlyName", "CompromisedStatus", "LocationGroupName", "LocationGroupId", "EnrollmentStatus"}
 	// Columns of a Workspace ONE app inventory no Intune or Jamf export
-	// has: with an app column and a device identifier, they tell it from
-	// Intune's app export, which shares "Device ID" and "Application Name".
-	wsoneAppMarkers = []string{"UDID", "Build Version", "BuildVersion", "Is Managed", "IsManaged", "Install Status",
+	// has: beside an app column, they tell it from Intune's app export,
+	// which shares "Device ID" and "Application Name", and from Jamf's.
+	wsoneAppMarkers = []string{"Build Version", "BuildVersion", "Is Managed", "IsManaged", "Install Status",
 		"AdHocCodeSigned", "Ad Hoc Code Signed", "IsValidated", "BetaApp", "Beta App", "AppStoreVendable", "App Store Vendable",
 		"DistributorIdentifier", "Distributor Identifier"}
 )
@@ -99,14 +99,14 @@ const (
 type wsoneCSV struct {
 	appCoverage
 	seen map[string]string // device key → where its row is
-	devs []wsoneIDs        // the identifiers of every device record, in order
+	devs []deviceIDs        // the identifiers of every device record, in order
 	apps []wsoneApp        // every app, as read
 }
 
 // wsoneApp is an app whose device key tie sets.
 type wsoneApp struct {
 	rec int // index in im.apps
-	ids wsoneIDs
+	ids deviceIDs
 }
 
 func (p *wsoneCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -179,7 +179,7 @@ func (p *wsoneCSV) parseDevices(im *Import, fi int, f *inputFile, t *csvTable) e
 		d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised")), Encrypted: yesNo(c.get(r, "encrypted"))}
 		d.Raw = collect.RawRef{Pointer: linePointer(r.line)}
 		im.devices = append(im.devices, located[collect.Device]{fi, d})
-		p.devs = append(p.devs, wsoneIDs{v: rowIDs(c, r), file: f.name, line: r.line, key: d.Key, sourceID: sourceID})
+		p.devs = append(p.devs, deviceIDs{v: rowIDs(c, r), file: f.name, line: r.line, key: d.Key, sourceID: sourceID})
 	}
 	f.notes = append(f.notes, tr.notes()...)
 	return nil
@@ -202,7 +202,7 @@ func (p *wsoneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) erro
 	}
 	for _, r := range t.rows {
 		ids := rowIDs(c, r)
-		if ids == [wsKinds]string{} {
+		if ids == [idKinds]string{} {
 			return errLine(f.name, r.line, "an app without a device id, UDID or serial number")
 		}
 		name, appID := c.get(r, "app"), strings.TrimSpace(c.get(r, "appid"))
@@ -215,7 +215,7 @@ func (p *wsoneCSV) parseApps(im *Import, fi int, f *inputFile, t *csvTable) erro
 		a.InstallSource = wsonevocab.InstallSource(collect.AppleAppSignals{AdHocCodeSigned: yesNo(c.get(r, "adhoc")),
 			Validated: yesNo(c.get(r, "validated")), Beta: yesNo(c.get(r, "beta")), AppStoreVendable: yesNo(c.get(r, "vendable")),
 			Distributor: a.Installer}, c.get(r, "type"))
-		p.apps = append(p.apps, wsoneApp{rec: len(im.apps), ids: wsoneIDs{v: ids, file: f.name, line: r.line}})
+		p.apps = append(p.apps, wsoneApp{rec: len(im.apps), ids: deviceIDs{v: ids, file: f.name, line: r.line}})
 		im.apps = append(im.apps, located[collect.App]{fi, a})
 	}
 	return nil
@@ -241,104 +241,14 @@ func (p *wsoneCSV) finish(im *Import) error {
 	return nil
 }
 
-// The identifiers a Workspace ONE row may name its device by.
-const (
-	wsID = iota
-	wsUDID
-	wsSerial
-	wsKinds
-)
+// wsoneIDNames are the identifiers as Workspace ONE's exports name them.
+var wsoneIDNames = [idKinds]string{"Device ID", "UDID", "Serial Number"}
 
-var wsKindNames = [wsKinds]string{"Device ID", "UDID", "Serial Number"}
-
-// wsoneIDs are the identifiers of one device row or app row.
-type wsoneIDs struct {
-	v        [wsKinds]string // as written, trimmed; "" when the row has none
-	file     string
-	line     int
-	key      string // a device row's record key
-	sourceID string // a device row's source id
-}
-
-func rowIDs(c cols, r csvRow) (v [wsKinds]string) {
-	for k, f := range [wsKinds]string{"id", "udid", "serial"} {
-		v[k] = strings.TrimSpace(c.get(r, f))
-	}
-	return v
-}
-
-// mask is the set of kinds the row has.
-func (w wsoneIDs) mask() int {
-	m := 0
-	for k, v := range w.v {
-		if v != "" {
-			m |= 1 << k
-		}
-	}
-	return m
-}
-
-// match is how a value compares: ids as written, UDIDs and serial numbers
-// in any case.
-func (w wsoneIDs) match(k int) string {
-	if k == wsID {
-		return w.v[k]
-	}
-	return strings.ToUpper(w.v[k])
-}
-
-func (w wsoneIDs) at() string { return fmt.Sprintf("%s:%d", w.file, w.line) }
-
-// kindsOf names the kinds of mask m, joined with conj.
-func kindsOf(m int, conj string) string {
-	var out []string
-	for k := range wsKinds {
-		if m&(1<<k) != 0 {
-			out = append(out, wsKindNames[k])
-		}
-	}
-	if len(out) > 1 {
-		return strings.Join(out[:len(out)-1], ", ") + " " + conj + " " + out[len(out)-1]
-	}
-	return strings.Join(out, "")
-}
-
-// tie sets the device key of every app: the key of the device record
-// its row names (by its Device ID, else its UDID, else its serial number;
-// UDIDs and serial numbers compare in any case), else the key a device
-// export would give it (wsone:<id>, wsone:udid:…, wsone:serial:…). It
-// fails, naming the app's file and line, rather than guess or leave an
-// app beside its device under another key: when the row's identifiers
-// disagree with the device it names, when only an identifier several
-// devices share names it, or when it names no device record though a
-// device export lists a device it cannot be compared with (one that has
-// none of the row's kinds of identifier).
+// tie sets the device key of every app (deviceIndex.deviceOf).
 func (p *wsoneCSV) tie(im *Import) error {
-	var index [wsKinds]map[string]wsoneMatch
-	for k := range index {
-		index[k] = map[string]wsoneMatch{}
-	}
-	firstOfMask := [1 << wsKinds]int{}
-	for m := range firstOfMask {
-		firstOfMask[m] = -1
-	}
-	for i, d := range p.devs {
-		if firstOfMask[d.mask()] < 0 {
-			firstOfMask[d.mask()] = i
-		}
-		for k := range wsKinds {
-			if d.v[k] != "" {
-				m, seen := index[k][d.match(k)]
-				if !seen {
-					m.first = i
-				}
-				m.n++
-				index[k][d.match(k)] = m
-			}
-		}
-	}
+	x := newDeviceIndex(sourceWSOne, wsoneIDNames, p.devs)
 	for _, a := range p.apps {
-		key, err := p.deviceOf(a.ids, &index, &firstOfMask)
+		key, _, err := x.deviceOf(a.ids)
 		if err != nil {
 			return errLine(a.ids.file, a.ids.line, "%v", err)
 		}
@@ -346,72 +256,6 @@ func (p *wsoneCSV) tie(im *Import) error {
 		p.appsOf[key]++
 	}
 	return nil
-}
-
-// wsoneMatch is the devices that have one identifier: the first, and how
-// many.
-type wsoneMatch struct{ first, n int }
-
-// deviceOf returns the device key of the app row w (tie).
-func (p *wsoneCSV) deviceOf(w wsoneIDs, index *[wsKinds]map[string]wsoneMatch, firstOfMask *[1 << wsKinds]int) (string, error) {
-	dev, by, shared := -1, -1, -1
-	for k := range wsKinds {
-		if w.v[k] == "" {
-			continue
-		}
-		switch m, ok := index[k][w.match(k)]; {
-		case !ok:
-		case m.n > 1:
-			if shared < 0 {
-				shared = k
-			}
-		case dev < 0:
-			dev, by = m.first, k
-		}
-	}
-	if dev >= 0 {
-		d := p.devs[dev]
-		for k := range wsKinds {
-			if w.v[k] == "" || k == by {
-				continue
-			}
-			if d.v[k] != "" {
-				if w.match(k) != d.match(k) {
-					return "", fmt.Errorf("this app's row names device %q (%s) by its %s, but gives %s %q where the device has %q",
-						d.sourceID, d.at(), wsKindNames[by], wsKindNames[k], w.v[k], d.v[k])
-				}
-				continue
-			}
-			if m, ok := index[k][w.match(k)]; ok {
-				return "", fmt.Errorf("this app's row names device %q (%s) by its %s, but its %s %q is another device's (%s)",
-					d.sourceID, d.at(), wsKindNames[by], wsKindNames[k], w.v[k], p.devs[m.first].at())
-			}
-		}
-		return d.key, nil
-	}
-	if shared >= 0 {
-		m := index[shared][w.match(shared)]
-		return "", fmt.Errorf("cannot tell which device this app is on: %d devices have its %s %q (the first on %s), and the row has no other identifier to tell them apart",
-			m.n, wsKindNames[shared], w.v[shared], p.devs[m.first].at())
-	}
-	best := -1 // the first device the row cannot be compared with
-	for m, d := range firstOfMask {
-		if d >= 0 && m&w.mask() == 0 && (best < 0 || d < best) {
-			best = d
-		}
-	}
-	if best >= 0 {
-		d := p.devs[best]
-		return "", fmt.Errorf("cannot tell which device this app is on: its row names the device by %s only, and device %q (%s) has no %s to compare; export the devices and the apps with a common Device ID, UDID or Serial Number column",
-			kindsOf(w.mask(), "and"), d.sourceID, d.at(), kindsOf(w.mask(), "or"))
-	}
-	// A device no device export lists: keyed as a device export would.
-	for k, prefix := range [wsKinds]string{"", "udid:", "serial:"} {
-		if w.v[k] != "" {
-			return sourceWSOne + ":" + prefix + w.v[k], nil
-		}
-	}
-	return "", fmt.Errorf("an app without a device id, UDID or serial number") // parseApps refuses such rows
 }
 
 // ws1Device is a device of mdm/devices/search (version 1 or 2: PascalCase).

@@ -384,12 +384,12 @@ func FuzzWSOneCSVFolder(f *testing.F) {
 			}
 			return
 		}
-		byKey := map[string]wsoneIDs{}
+		byKey := map[string]deviceIDs{}
 		for _, d := range p.devs {
 			byKey[d.key] = d
 		}
-		shares := func(a, d wsoneIDs) bool {
-			for k := range wsKinds {
+		shares := func(a, d deviceIDs) bool {
+			for k := range idKinds {
 				if a.v[k] != "" && a.match(k) == d.match(k) {
 					return true
 				}
