@@ -99,7 +99,7 @@ const (
 type wsoneCSV struct {
 	appCoverage
 	seen map[string]string // device key → where its row is
-	devs []deviceIDs        // the identifiers of every device record, in order
+	devs []deviceIDs       // the identifiers of every device record, in order
 	apps []wsoneApp        // every app, as read
 }
 
