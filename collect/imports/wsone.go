@@ -174,7 +174,7 @@ func (p *wsoneCSV) parseDevices(im *Import, fi int, f *inputFile, t *csvTable) e
 		d.Ownership = ownership(c.get(r, "owner"))
 		d.ManagementMode = joinNonEmpty(c.get(r, "enrollStatus"))
 		d.Category = c.get(r, "group")
-		d.Compliance = compliance(c.get(r, "compliance"))
+		d.Compliance = wsonevocab.Compliance(c.get(r, "compliance"))
 		d.Compromised = collect.Compromised{Value: wsoneCompromised(comp), Field: c.headerName(t, "compromised"), RawValue: comp}
 		d.Posture = collect.Posture{Supervised: yesNo(c.get(r, "supervised")), Encrypted: yesNo(c.get(r, "encrypted"))}
 		d.Raw = collect.RawRef{Pointer: linePointer(r.line)}
@@ -370,7 +370,7 @@ func (p *wsoneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error 
 			Build: string(m.OSBuildVersion), SecurityPatchLevel: patchDate(tr, string(m.SecurityPatchDate)), Model: string(m.Model),
 			Serial: string(m.SerialNumber), IMEI: string(m.IMEI), User: firstNonBlank(string(m.UserEmailAddress), string(m.UserName)),
 			Ownership: ownership(string(m.Ownership)), ManagementMode: joinNonEmpty(string(m.EnrollmentStatus)),
-			Category: string(m.LocationGroupName), Compliance: compliance(string(m.ComplianceStatus)),
+			Category: string(m.LocationGroupName), Compliance: wsonevocab.Compliance(string(m.ComplianceStatus)),
 			Compromised: collect.Compromised{Value: wsoneCompromised(string(m.CompromisedStatus)), Field: "CompromisedStatus", RawValue: string(m.CompromisedStatus)},
 			Posture:     collect.Posture{Supervised: m.IsSupervised.v, Encrypted: m.DataEncryptionYN.v},
 			Raw:         collect.RawRef{Pointer: e.ptr}}

@@ -272,14 +272,14 @@ func TestWSOneDeviceMappingAsLive(t *testing.T) {
 	os.WriteFile(p, []byte(`{"Devices":[
 {"Id":{"Value":1},"DeviceFriendlyName":" ","DeviceReportedName":"Anna's iPhone","UserName":"asmith","UserEmailAddress":"anna@contoso.com",
  "CompromisedStatus":"NotCompromised","DataEncryptionYN":"Y","SecurityPatchDate":"2024-06-05T00:00:00","Platform":"Android","OperatingSystem":"Android 14"},
-{"Id":{"Value":2},"DeviceFriendlyName":"B","CompromisedStatus":"Compromised","DataEncryptionYN":"N","SecurityPatchDate":"0001-01-01T00:00:00"},
+{"Id":{"Value":2},"DeviceFriendlyName":"B","ComplianceStatus":"PendingComplianceCheck","CompromisedStatus":"Compromised","DataEncryptionYN":"N","SecurityPatchDate":"0001-01-01T00:00:00"},
 {"Id":{"Value":3},"DeviceFriendlyName":"C","CompromisedStatus":"Not Compromised","DataEncryptionYN":false,"SecurityPatchDate":"June 2024"}]}`), 0o644)
 	got = runImport(t, p, FormatWSOneJSON, collect.Request{})
 	if d := got.devices["wsone:1"]; d.Name != "Anna's iPhone" || d.User != "anna@contoso.com" || d.Compromised.Value != "false" ||
 		!sameBool(d.Posture.Encrypted, boolp(true)) || d.SecurityPatchLevel != "2024-06-05" || d.OSVersion != "14" {
 		t.Errorf("1: %+v", d)
 	}
-	if d := got.devices["wsone:2"]; d.Compromised.Value != "true" || !sameBool(d.Posture.Encrypted, boolp(false)) || d.SecurityPatchLevel != "" {
+	if d := got.devices["wsone:2"]; d.Compliance != "pendingcompliancecheck" || d.Compromised.Value != "true" || !sameBool(d.Posture.Encrypted, boolp(false)) || d.SecurityPatchLevel != "" {
 		t.Errorf("2: %+v", d)
 	}
 	if d := got.devices["wsone:3"]; d.Compromised.Value != "false" || !sameBool(d.Posture.Encrypted, boolp(false)) || d.SecurityPatchLevel != "June 2024" {

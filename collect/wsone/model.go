@@ -157,12 +157,21 @@ func parseTime(s string) (t *time.Time, never bool) {
 	return &u, false
 }
 
-// patchLevel is the date of a security patch, YYYY-MM-DD.
+// patchLevel is the date of a security patch, YYYY-MM-DD, as written:
+// a patch level is a calendar date, so a time's zone does not move it to
+// another day. Year 1 ("never") is not reported; text that is no date is
+// kept as written, trimmed, as the import of exports keeps it.
 func patchLevel(s string) string {
-	if t, _ := parseTime(s); t != nil {
-		return t.Format(time.DateOnly)
+	s = strings.TrimSpace(s)
+	for _, layout := range append([]string{time.RFC3339Nano, time.DateOnly}, zoneless...) {
+		if v, err := time.Parse(layout, s); err == nil {
+			if v.Year() <= 1 {
+				return ""
+			}
+			return v.Format(time.DateOnly)
+		}
 	}
-	return ""
+	return s
 }
 
 // platform maps Workspace ONE's Platform ("Apple", "Android",
@@ -198,20 +207,8 @@ func ownership(o string) string {
 	return "unknown"
 }
 
-// compliance maps ComplianceStatus: Compliant, NonCompliant; an empty or
-// "not available" status is unknown; any other is kept, lower-cased.
-func compliance(c string) string {
-	switch n := norm(c); n {
-	case "compliant":
-		return "compliant"
-	case "noncompliant":
-		return "noncompliant"
-	case "", "notavailable", "unknown", "na":
-		return "unknown"
-	default:
-		return n
-	}
-}
+// compliance maps ComplianceStatus as every Workspace ONE source does.
+func compliance(c string) string { return wsonevocab.Compliance(c) }
 
 // compromised maps CompromisedStatus, Workspace ONE's jailbreak / root
 // verdict: a boolean (or its text). RawValue is the JSON as sent.

@@ -880,3 +880,16 @@ func TestInstallSourceIsValidated(t *testing.T) {
 		}
 	}
 }
+
+// A security patch date is the calendar date as written, whatever the
+// zone; "never" is not reported; other text is kept.
+func TestPatchLevel(t *testing.T) {
+	for in, want := range map[string]string{
+		"2024-05-01T00:00:00": "2024-05-01", "2024-05-01T23:30:00-05:00": "2024-05-01", "2024-05-01": "2024-05-01",
+		"2024-05-01 10:00:00": "2024-05-01", "0001-01-01T00:00:00": "", "": "", " June 2024 ": "June 2024",
+	} {
+		if got := patchLevel(in); got != want {
+			t.Errorf("patchLevel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -56,3 +56,19 @@ func Compromised(s string) string {
 	}
 	return ""
 }
+
+// Compliance maps ComplianceStatus: Compliant, NonCompliant (any
+// spelling); an empty, "not available" or unknown status is unknown; any
+// other is kept, lower-cased, letters and digits only.
+func Compliance(c string) string {
+	switch n := Norm(c); n {
+	case "compliant":
+		return "compliant"
+	case "noncompliant", "notcompliant":
+		return "noncompliant"
+	case "", "notavailable", "unknown", "na":
+		return "unknown"
+	default:
+		return n
+	}
+}

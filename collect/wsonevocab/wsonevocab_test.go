@@ -47,3 +47,15 @@ func TestNorm(t *testing.T) {
 		}
 	}
 }
+
+func TestCompliance(t *testing.T) {
+	for s, want := range map[string]string{
+		"Compliant": "compliant", "NonCompliant": "noncompliant", "Non-Compliant": "noncompliant", "NOT_COMPLIANT": "noncompliant",
+		"": "unknown", "NotAvailable": "unknown", "N/A": "unknown", "Unknown": "unknown",
+		"PendingComplianceCheck": "pendingcompliancecheck",
+	} {
+		if got := Compliance(s); got != want {
+			t.Errorf("Compliance(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
