@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/jamfvocab"
 )
 
 // Jamf Pro advanced mobile device search, exported as CSV: one row per
@@ -182,11 +183,11 @@ func jamfRow(t *csvTable, c cols, tr *timeReader, r csvRow, osHeader string) (co
 	}
 	d.Key, d.Source, d.SourceID = sourceJamf+":"+sourceID, sourceJamf, sourceID
 	d.Name, d.Model, d.Manufacturer = c.get(r, "name"), model, "Apple"
-	d.Platform = jamfPlatform(model, osHeader)
 	d.OSVersion, d.Build = strings.TrimSpace(c.get(r, "osver")), strings.TrimSpace(c.get(r, "build"))
+	d.Platform = jamfPlatform(model, d.OSVersion, osHeader)
 	d.Serial, d.IMEI = strings.TrimSpace(c.get(r, "serial")), strings.TrimSpace(c.get(r, "imei"))
 	d.User = firstNonBlank(c.get(r, "email"), c.get(r, "user")) // as the live source: the email address first
-	d.Ownership = ownership(c.get(r, "owner"))
+	d.Ownership = jamfvocab.Ownership(c.get(r, "owner"))
 	d.ManagementMode = joinNonEmpty(managed, c.get(r, "enrollMethod"))
 	d.Category = c.get(r, "site")
 	d.Compliance = passcodeCompliance(passcodeState(c.get(r, "passcode")), passcodeState(c.get(r, "passcodeProfile")))
@@ -245,20 +246,14 @@ func managedApp(s string) *bool {
 	return nil
 }
 
-// jamfPlatform tells iPadOS from iOS by the model; a Jamf mobile device
-// search lists Apple mobile devices only, iPhones unless told otherwise
-// by an "iOS Version" column.
-func jamfPlatform(model, osHeader string) string {
-	m := strings.ToLower(model)
-	switch {
-	case strings.Contains(m, "ipad"):
-		return "ipados"
-	case strings.Contains(m, "iphone") || strings.Contains(m, "ipod"):
-		return "ios"
-	case m == "" && osHeader == "ios version":
-		return "ios"
+// jamfPlatform names the OS as every Jamf source does (jamfvocab); a
+// Jamf mobile device search lists Apple mobile devices only, so a row
+// without a model under an "iOS Version" column is an iPhone's.
+func jamfPlatform(model, osVersion, osHeader string) string {
+	if p := jamfvocab.Platform("", model, osVersion); p != "unknown" || model != "" || osHeader != "ios version" {
+		return p
 	}
-	return "unknown"
+	return "ios"
 }
 
 func (p *jamfCSV) finish(im *Import) error {

@@ -214,6 +214,21 @@ func TestJamfJSONWithoutSecurity(t *testing.T) {
 	}
 }
 
+// The import reads Jamf's words as the live source does (jamfvocab): an
+// iPad before iPadOS runs iOS; Account Driven Device Enrollment is the
+// organisation's.
+func TestJamfJSONAsLive(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "d.json")
+	if err := os.WriteFile(p, []byte(`{"id": "7", "type": "ios", "osVersion": "12.5.7", "deviceOwnershipLevel": "AccountDrivenDeviceEnrollment",
+"ios": {"model": "iPad Air 2", "modelIdentifier": "iPad5,3"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := runImport(t, p, FormatJamfJSON, collect.Request{})
+	if d := got.devices["jamf:7"]; d.Platform != "ios" || d.Ownership != "corporate" {
+		t.Errorf("platform %q, ownership %q; want ios, corporate", d.Platform, d.Ownership)
+	}
+}
+
 // Each shape is detected from its content, also alone.
 func TestDetectJamfJSON(t *testing.T) {
 	for _, name := range []string{"inventory.json", "detail-19.json", "classic-20.json"} {

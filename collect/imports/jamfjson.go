@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/jamfvocab"
 )
 
 // Jamf Pro JSON, as saved from its APIs (reference §3.2, §3.3). Three
@@ -318,11 +319,11 @@ func jamfInventoryRecord(doc *jsonDoc, e jsonElem, obj map[string]json.RawMessag
 	g := m.General
 	d = jamfDevice(string(m.MobileDeviceID), string(g.UDID), string(m.Hardware.SerialNumber))
 	d.Name, d.Model = string(g.DisplayName), string(m.Hardware.Model)
-	d.Platform = jamfJSONPlatform(string(m.DeviceType), string(m.Hardware.Model)+" "+string(m.Hardware.ModelIdentifier))
 	d.OSVersion, d.Build = string(g.OSVersion), string(g.OSBuild)
+	d.Platform = jamfvocab.Platform(string(m.DeviceType), string(m.Hardware.Model)+" "+string(m.Hardware.ModelIdentifier), d.OSVersion)
 	d.IMEI = string(m.Network.IMEI)
 	d.User = firstNonBlank(string(m.UserAndLocation.EmailAddress), string(m.UserAndLocation.Username))
-	d.Ownership = ownership(string(g.DeviceOwnershipType))
+	d.Ownership = jamfvocab.Ownership(string(g.DeviceOwnershipType))
 	d.ManagementMode = managedMode(g.Managed.v, "")
 	d.Posture.Supervised = g.Supervised.v
 	d.Raw = collect.RawRef{Pointer: e.ptr}
@@ -342,11 +343,11 @@ func jamfDetailRecord(doc *jsonDoc, e jsonElem, obj map[string]json.RawMessage) 
 	d = jamfDevice(string(m.ID), string(m.UDID), string(m.SerialNumber))
 	d.Name, d.OSVersion, d.Build = string(m.Name), string(m.OSVersion), string(m.OSBuild)
 	d.User = firstNonBlank(string(m.Location.EmailAddress), string(m.Location.Username))
-	d.Ownership = ownership(string(m.DeviceOwnershipLevel))
+	d.Ownership = jamfvocab.Ownership(string(m.DeviceOwnershipLevel))
 	d.ManagementMode = managedMode(m.Managed.v, string(m.EnrollmentMethod))
 	d.Category = string(m.Site.Name)
 	d.Raw = collect.RawRef{Pointer: e.ptr}
-	d.Platform = jamfJSONPlatform(string(m.Type), "")
+	d.Platform = jamfvocab.Platform(string(m.Type), "", d.OSVersion)
 	// The platform object: the one the type names, else the only one.
 	key := ""
 	for _, k := range jamfPlatformKeys {
@@ -367,7 +368,7 @@ func jamfDetailRecord(doc *jsonDoc, e jsonElem, obj map[string]json.RawMessage) 
 		return
 	}
 	d.Model, d.IMEI = string(pl.Model), string(pl.Network.IMEI)
-	d.Platform = jamfJSONPlatform(firstNonBlank(string(m.Type), key), string(pl.Model)+" "+string(pl.ModelIdentifier))
+	d.Platform = jamfvocab.Platform(firstNonBlank(string(m.Type), key), string(pl.Model)+" "+string(pl.ModelIdentifier), d.OSVersion)
 	d.Posture.Supervised = pl.Supervised.v
 	jamfSecurityInto(&d, pl.Security, key+".security.jailBreakDetected")
 	apps, appsPtr, err = member(doc, pe, pobj, "applications")
@@ -387,10 +388,10 @@ func jamfClassicRecord(doc *jsonDoc, e jsonElem) (d collect.Device, seen, enroll
 	d = jamfDevice(string(g.ID), string(g.UDID), string(g.SerialNumber))
 	d.Name = firstNonBlank(string(g.DisplayName), string(g.DeviceName), string(g.Name))
 	d.Model, d.OSVersion, d.Build = string(g.Model), string(g.OSVersion), string(g.OSBuild)
-	d.Platform = jamfJSONPlatform(string(g.OSType), string(g.Model)+" "+string(g.ModelIdentifier))
+	d.Platform = jamfvocab.Platform(string(g.OSType), string(g.Model)+" "+string(g.ModelIdentifier), d.OSVersion)
 	d.IMEI = string(m.Network.IMEI)
 	d.User = firstNonBlank(string(m.Location.EmailAddress), string(m.Location.Username))
-	d.Ownership = ownership(string(g.DeviceOwnershipLevel))
+	d.Ownership = jamfvocab.Ownership(string(g.DeviceOwnershipLevel))
 	d.ManagementMode = managedMode(g.Managed.v, "")
 	d.Posture.Supervised = g.Supervised.v
 	d.Raw = collect.RawRef{Pointer: e.ptr}
@@ -427,22 +428,6 @@ func jamfSecurityInto(d *collect.Device, s jamfSecurity, field string) {
 	if jb == "" {
 		d.Compromised = collect.Compromised{Value: "unknown"}
 	}
-}
-
-// jamfJSONPlatform names the OS from the device type ("iOS", "ios",
-// "tvOS", …) and the model: an iPad is on iPadOS.
-func jamfJSONPlatform(typ, model string) string {
-	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
-	case "tvos", "watchos", "visionos":
-		return t
-	}
-	if p := jamfPlatform(model, ""); p != "unknown" {
-		return p
-	}
-	if strings.EqualFold(strings.TrimSpace(typ), "ios") {
-		return "ios"
-	}
-	return "unknown"
 }
 
 // managedMode is "managed" or "unmanaged" and the enrollment method, as

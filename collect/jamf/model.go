@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/custos-ir/custos/collect"
+	"github.com/custos-ir/custos/collect/jamfvocab"
 )
 
 // listItem is one result of GET /api/v2/mobile-devices (MobileDeviceV2).
@@ -249,37 +249,10 @@ func jailbreak(key string, raw json.RawMessage) collect.Compromised {
 	return c
 }
 
-// platform names the OS: iPadOS for an iPad on 13 or later, iOS for an
-// iPhone or iPod (or an iPad before iPadOS), the type for other devices.
-func platform(typ, model, osVersion string) string {
-	switch t := strings.ToLower(typ); t {
-	case "tvos", "watchos", "visionos":
-		return t
-	}
-	major, _, _ := strings.Cut(osVersion, ".")
-	switch n, err := strconv.Atoi(major); {
-	case strings.Contains(model, "iPad"):
-		if err == nil && n < 13 {
-			return "ios"
-		}
-		return "ipados"
-	case strings.Contains(model, "iPhone"), strings.Contains(model, "iPod"), strings.EqualFold(typ, "ios"):
-		return "ios"
-	}
-	return "unknown"
-}
+// platform and ownership read Jamf's words as every Jamf source does.
+func platform(typ, model, osVersion string) string { return jamfvocab.Platform(typ, model, osVersion) }
 
-// ownership maps deviceOwnershipLevel (or the inventory's
-// deviceOwnershipType).
-func ownership(s string) string {
-	switch strings.ToLower(s) {
-	case "institutional", "accountdrivendeviceenrollment":
-		return "corporate"
-	case "personal", "personaldeviceprofile", "userenrollment", "accountdrivenuserenrollment":
-		return "personal"
-	}
-	return "unknown"
-}
+func ownership(s string) string { return jamfvocab.Ownership(s) }
 
 func managementMode(managed flag, method string) string {
 	switch {

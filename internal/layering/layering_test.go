@@ -33,6 +33,7 @@ func rules() []rule {
 		{module + "/collect/jamfsim", vendorSources, "the simulator must not share code with the clients it tests"},
 		{module + "/collect/wsonesim", vendorSources, "the simulator must not share code with the clients it tests"},
 		{module + "/collect/wsonevocab", append([]string{"net/http", module + "/preserve"}, vendorSources...), "a vocabulary two sources share reads words, depends on neither and does no I/O"},
+		{module + "/collect/jamfvocab", append([]string{"net/http", module + "/preserve"}, vendorSources...), "a vocabulary two sources share reads words, depends on neither and does no I/O"},
 		{module + "/collect/simkit", append([]string{module + "/collect", module + "/preserve"}, vendorSources...), "what the simulators share depends on no client, nor on the record model"},
 		{module + "/preserve", []string{"net/http", module + "/report", module + "/playbooks", module + "/collect/..."}, "evidence code is offline and source-agnostic"},
 		{module + "/playbooks", append([]string{"net/http", module + "/report"}, vendorSources...), "analysis is offline"},
