@@ -32,7 +32,8 @@ var intuneCSVMarkers = []string{"Primary user UPN", "Managed by", "Last check-in
 //     "Devices";
 //   - a JSON file is jamf-json when its device objects have
 //     mobileDeviceId (the Jamf Pro API inventory) or detail keys
-//     (lastInventoryUpdateTimestamp, …), or the object is a Classic
+//     (lastInventoryUpdateTimestamp, …) or an id beside a platform object
+//     ("ios", "tvos", …), or the object is a Classic
 //     "mobile_device";
 //   - a CSV file is read by its header: wsone-csv with "Friendly Name" or
 //     "Compromised Status"; jamf-csv with "Last Inventory Update",
@@ -125,7 +126,7 @@ func detectJSON(name string, head []byte) (string, error) {
 	case has(keys, intuneJSONMarkers...):
 		return FormatIntuneJSON, nil
 	case has(keys, jamfInventoryKeys...) || has(top, jamfInventoryKeys...) || has(top, jamfClassicKey) ||
-		has(top, jamfDetailKeys...) || has(keys, jamfDetailKeys...):
+		has(top, jamfDetailKeys...) || has(keys, jamfDetailKeys...) || has(keys, "id") && has(keys, jamfPlatformKeys...):
 		return FormatJamfJSON, nil
 	case has(keys, wsoneJSONMarker...) || has(top, "Devices"):
 		return FormatWSOneJSON, nil

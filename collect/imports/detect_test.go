@@ -56,6 +56,7 @@ func TestDetectContent(t *testing.T) {
 		{name: "detectedApps.json", content: `{"value":[{"id":"3a18","displayName":"WhatsApp","version":"1","deviceCount":3}]}`, err: "unknown"},
 		{name: "ws1-device-apps.json", content: `{"DeviceApps":[{"ApplicationName":"Outlook","ApplicationIdentifier":"com.microsoft.Office.Outlook"}],"Page":0,"PageSize":500,"Total":1}`, err: "names no device"},
 		{name: "ws1-apps-search.json", content: `{"app_items":[{"name":"Outlook","bundle_id":"com.microsoft.Office.Outlook"}]}`, err: "names no device"},
+		{name: "jamf-detail.json", content: `{"id":"5","type":"ios","ios":{"model":"iPhone 15"}}`, want: FormatJamfJSON},
 		{name: "other.csv", content: "name,colour\napple,red\n", err: "unknown"},
 		{name: "bad.csv", content: "a,\"b\nc", err: "unknown"},
 		{name: "acq.zip", content: "PK\x03\x04rest", err: "zip archive"},

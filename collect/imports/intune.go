@@ -1,7 +1,9 @@
 package imports
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -249,6 +251,7 @@ func (p *intuneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error
 		return err
 	}
 	p.sawDevices = true
+	budget := opts.MaxRows - len(doc.elems) // the apps the file may hold besides its devices
 	for i, e := range doc.elems {
 		m := devs[i]
 		id := strings.TrimSpace(string(m.ID))
@@ -276,7 +279,7 @@ func (p *intuneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error
 			return errLine(f.name, e.line, "%s: enrolledDateTime: %v", ptrName(e.ptr), err)
 		}
 		im.devices = append(im.devices, located[collect.Device]{fi, d})
-		if err := p.detectedApps(im, fi, f, e, key); err != nil {
+		if err := p.detectedApps(im, fi, f, e, key, &budget, opts.MaxRows); err != nil {
 			return err
 		}
 	}
@@ -286,7 +289,9 @@ func (p *intuneJSON) parse(im *Import, fi int, f *inputFile, opts Options) error
 
 // detectedApps reads the detectedApps a managedDevice holds when it was
 // exported with $expand=detectedApps.
-func (p *intuneJSON) detectedApps(im *Import, fi int, f *inputFile, e jsonElem, deviceKey string) error {
+// budget is how many more apps the file may hold (its row limit, less its
+// devices and the apps read so far).
+func (p *intuneJSON) detectedApps(im *Import, fi int, f *inputFile, e jsonElem, deviceKey string, budget *int, maxRows int) error {
 	k, err := objectKey(e.raw, "detectedApps")
 	if err != nil {
 		return errLine(f.name, e.line, "%s: %v", ptrName(e.ptr), err)
@@ -298,13 +303,17 @@ func (p *intuneJSON) detectedApps(im *Import, fi int, f *inputFile, e jsonElem, 
 	if err := json.Unmarshal(e.raw, &obj); err != nil {
 		return errLine(f.name, e.line, "%s: %v", ptrName(e.ptr), err)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(obj[k], &items); err != nil {
-		return errLine(f.name, e.line, "%s/%s: not an array of detectedApps", ptrName(e.ptr), escapePointer(k))
-	}
-	if obj[k] == nil || string(obj[k]) == "null" {
+	if obj[k] == nil || string(bytes.TrimSpace(obj[k])) == "null" {
 		return nil // not expanded
 	}
+	items, err := arrayItems(obj[k], *budget)
+	switch {
+	case errors.Is(err, errTooManyItems):
+		return errLine(f.name, e.line, "%s/%s: more than %d devices and apps in the file (the import limit)", ptrName(e.ptr), escapePointer(k), maxRows)
+	case err != nil:
+		return errLine(f.name, e.line, "%s/%s: not an array of detectedApps", ptrName(e.ptr), escapePointer(k))
+	}
+	*budget -= len(items)
 	p.sawApps, p.withApps[deviceKey] = true, true
 	for j, raw := range items {
 		ptr := e.ptr + "/" + escapePointer(k) + "/" + strconv.Itoa(j)

@@ -229,6 +229,18 @@ func TestJamfJSONAsLive(t *testing.T) {
 	}
 }
 
+// A null platform object is none: the detail is read from the other.
+func TestJamfJSONNullPlatform(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "d.json")
+	if err := os.WriteFile(p, []byte(`{"id": "7", "ios": null, "tvos": {"model": "Apple TV 4K", "security": {"jailBreakDetected": "Jailbroken"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := runImport(t, p, FormatJamfJSON, collect.Request{})
+	if d := got.devices["jamf:7"]; d.Platform != "tvos" || d.Model != "Apple TV 4K" || d.Compromised.Value != "true" {
+		t.Errorf("%+v", d)
+	}
+}
+
 // Each shape is detected from its content, also alone.
 func TestDetectJamfJSON(t *testing.T) {
 	for _, name := range []string{"inventory.json", "detail-19.json", "classic-20.json"} {
@@ -259,6 +271,8 @@ func TestJamfMalformed(t *testing.T) {
 		{"bad date", "v.json", "", `{"mobileDeviceId":"3","general":{"lastInventoryUpdateDate":"yesterday"}}`, `v.json:1: the object: last inventory update:`},
 		{"two platform-less duplicates", "u.json", "", `[{"id":"5","lastInventoryUpdateTimestamp":""},{"id":"5","lastInventoryUpdateTimestamp":""}]`, `u.json:1: device "5" is already at u.json:1`},
 		{"security as text", "s.json", "", `{"mobile_device":{"general":{"id":1},"security":"x"}}`, `s.json:1: /mobile_device/security: not a JSON object`},
+		{"platform object twice", "p.json", FormatJamfJSON, `{"id":"5","type":"ios","ios":{"security":{"jailBreakDetected":true}},"IOS":{"model":"iPhone 15"}}`, `p.json:1: the object: "ios" is there twice (as "ios" and "IOS")`},
+		{"Classic object twice", "c.json", FormatJamfJSON, `{"mobile_device":{"general":{"id":1}},"Mobile_Device":{"general":{"id":2}}}`, `c.json:1: the object: "mobile_device" is there twice`},
 		{"truncated", "t.json", FormatJamfJSON, `{"results":[{"mobileDeviceId":"1"}`, `t.json`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
 package imports
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -223,7 +225,10 @@ func (p *jamfJSON) parse(im *Import, fi int, f *inputFile, opts Options) error {
 		pd.e = e
 		switch {
 		case hasKey(obj, jamfClassicKey):
-			k, _ := objectKey(e.raw, jamfClassicKey)
+			k, err := objectKey(e.raw, jamfClassicKey)
+			if err != nil {
+				return errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), err)
+			}
 			inner := jsonElem{ptr: e.ptr + "/" + escapePointer(k), raw: obj[k], line: e.line}
 			if pd.d, pd.seen, pd.enroll, pd.apps, pd.appsPtr, err = jamfClassicRecord(doc, inner); err != nil {
 				return err
@@ -253,6 +258,7 @@ func (p *jamfJSON) parse(im *Import, fi int, f *inputFile, opts Options) error {
 		return err
 	}
 	p.sawDevices = true
+	budget := opts.MaxRows - len(devs) // the apps the file may hold besides its devices
 	for _, pd := range devs {
 		d, e := pd.d, pd.e
 		if prev, dup := p.seen[d.Key]; dup {
@@ -269,10 +275,14 @@ func (p *jamfJSON) parse(im *Import, fi int, f *inputFile, opts Options) error {
 		if pd.apps == nil {
 			continue
 		}
-		var items []json.RawMessage
-		if err := json.Unmarshal(pd.apps, &items); err != nil {
+		items, err := arrayItems(pd.apps, budget)
+		switch {
+		case errors.Is(err, errTooManyItems):
+			return errLine(f.name, e.line, "%s: more than %d devices and apps in the file (the import limit)", pd.appsPtr, opts.MaxRows)
+		case err != nil:
 			return errLine(f.name, e.line, "%s: not an array of applications", pd.appsPtr)
 		}
+		budget -= len(items)
 		p.sawApps = true
 		for j, raw := range items {
 			ptr := pd.appsPtr + "/" + strconv.Itoa(j)
@@ -348,10 +358,16 @@ func jamfDetailRecord(doc *jsonDoc, e jsonElem, obj map[string]json.RawMessage) 
 	d.Category = string(m.Site.Name)
 	d.Raw = collect.RawRef{Pointer: e.ptr}
 	d.Platform = jamfvocab.Platform(string(m.Type), "", d.OSVersion)
-	// The platform object: the one the type names, else the only one.
+	// The platform object: the one the type names, else the first; a
+	// null one is none. One twice (in two cases) is refused, as the live
+	// source would read only the one spelt as it expects.
 	key := ""
 	for _, k := range jamfPlatformKeys {
-		if ok, _ := objectKey(e.raw, k); ok != "" && (key == "" || strings.EqualFold(k, string(m.Type))) {
+		ok, kerr := objectKey(e.raw, k)
+		if kerr != nil {
+			return d, "", "", nil, "", errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), kerr)
+		}
+		if ok != "" && string(bytes.TrimSpace(obj[ok])) != "null" && (key == "" || strings.EqualFold(k, string(m.Type))) {
 			key = ok
 		}
 	}

@@ -296,3 +296,29 @@ func firstKeys(head []byte) (top, item []string) {
 	}
 	return top, item
 }
+
+// errTooManyItems: an array holds more items than the import's limit.
+var errTooManyItems = errors.New("too many items")
+
+// arrayItems reads the items of the JSON array raw, at most limit of
+// them: one more is errTooManyItems, and nothing past it is read, so that
+// an array nested in a list item (a device's apps) is held to the file's
+// row limit as the list is.
+func arrayItems(raw json.RawMessage, limit int) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, errors.New("not an array")
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		if len(out) >= limit {
+			return nil, errTooManyItems
+		}
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return nil, err
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}

@@ -90,6 +90,10 @@ func TestMalformedInput(t *testing.T) {
 		{"aggregate apps", FormatIntuneCSV, file("apps.csv", "Application,Version,Device count\nMaps,1,3\n"), "apps.csv is a discovered-apps export", Options{}},
 		{"bytes over the limit", FormatIntuneCSV, func(t *testing.T) string { return "testdata/intune/devices.csv" }, "devices.csv is larger than 100 bytes (the import limit)", Options{MaxBytes: 100}},
 		{"rows over the limit", FormatIntuneCSV, func(t *testing.T) string { return "testdata/intune/devices.csv" }, "devices.csv:4: more than 2 rows (the import limit)", Options{MaxRows: 2}},
+		{"nested Jamf apps over the limit", FormatJamfJSON, file("j.json", `{"mobileDeviceId":"1","applications":[{},{},{}]}`),
+			"j.json:1: /applications: more than 3 devices and apps in the file (the import limit)", Options{MaxRows: 3}},
+		{"nested Intune apps over the limit", FormatIntuneJSON, file("g.json", "{\"value\":[{\"id\":\"a\",\"deviceName\":\"x\",\"detectedApps\":[{}]},\n{\"id\":\"b\",\"deviceName\":\"y\",\"detectedApps\":[{}]}]}"),
+			"g.json:2: /value/1/detectedApps: more than 3 devices and apps in the file (the import limit)", Options{MaxRows: 3}},
 		{"items over the limit", FormatWSOneJSON, func(t *testing.T) string { return "testdata/wsone/devices.json" }, "devices.json:", Options{MaxRows: 1}},
 		{"files over the limit", FormatIntuneCSV, func(t *testing.T) string { return "testdata/intune" }, "intune holds more than 1 files (the import limit)", Options{MaxFiles: 1}},
 		{"getprop line", FormatAndroidQF, func(t *testing.T) string {
