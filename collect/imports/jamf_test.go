@@ -288,3 +288,75 @@ func TestJamfMalformed(t *testing.T) {
 		})
 	}
 }
+
+// FuzzJamfCSVFolder imports a device export and an app export together,
+// in either order: it fails naming a file, or every app is on the device
+// export's record that shares an identifier with its row, or under a key
+// of its own that no device export record shares an identifier with; and
+// no device is recorded twice.
+func FuzzJamfCSVFolder(f *testing.F) {
+	devices, _ := os.ReadFile("testdata/jamf-apps/devices.csv")
+	apps, _ := os.ReadFile("testdata/jamf-apps/apps.csv")
+	f.Add(devices, apps, false)
+	f.Add(devices, apps, true)
+	f.Add(devices, []byte("\"Mobile Device Name\",\"Serial Number\",\"App Name\"\na,g6txk2abcd01,x\nb,NEW1,y\n"), false)
+	f.Add([]byte("JSS Mobile Device ID,Serial Number,UDID\n1,S,\n2,S,u\n3,,U2\n"), []byte("Serial Number,UDID,App Name\ns,,a\n,u2,b\nS,U,c\n"), false)
+	f.Fuzz(func(t *testing.T, devData, appData []byte, appsFirst bool) {
+		im := &Import{}
+		p := &jamfCSV{}
+		files := []*inputFile{{name: "d.csv", data: devData}, {name: "a.csv", data: appData}}
+		if appsFirst {
+			files[0], files[1] = files[1], files[0]
+		}
+		var err error
+		for i, in := range files {
+			im.files = append(im.files, in)
+			if err = p.parse(im, i, in, Options{}.withDefaults()); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = p.finish(im)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "a.csv") && !strings.Contains(err.Error(), "d.csv") {
+				t.Fatalf("error without the file: %v", err)
+			}
+			return
+		}
+		recorded := map[string]bool{}
+		for _, d := range im.devices {
+			if recorded[d.rec.Key] {
+				t.Fatalf("device %q recorded twice", d.rec.Key)
+			}
+			recorded[d.rec.Key] = true
+		}
+		byKey := map[string]deviceIDs{}
+		for _, d := range p.devs {
+			byKey[d.key] = d
+		}
+		shares := func(a, d deviceIDs) bool {
+			for k := range idKinds {
+				if a.v[k] != "" && a.match(k) == d.match(k) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, i := range p.apps {
+			if k := im.apps[i].rec.DeviceKey; !recorded[k] {
+				t.Fatalf("app of %q, which has no record", k)
+			}
+		}
+		for _, k := range p.appsOrder {
+			if _, isDev := byKey[k]; isDev || !recorded[k] {
+				continue // the device export's record, or tied to one
+			}
+			for _, d := range p.devs {
+				if shares(p.appDevIDs[k], d) {
+					t.Fatalf("device %+v of the app export recorded as %q beside %q, which shares an identifier with it", p.appDevIDs[k], k, d.key)
+				}
+			}
+		}
+	})
+}
