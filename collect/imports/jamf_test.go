@@ -302,26 +302,9 @@ func FuzzJamfCSVFolder(f *testing.F) {
 	f.Add(devices, []byte("\"Mobile Device Name\",\"Serial Number\",\"App Name\"\na,g6txk2abcd01,x\nb,NEW1,y\n"), false)
 	f.Add([]byte("JSS Mobile Device ID,Serial Number,UDID\n1,S,\n2,S,u\n3,,U2\n"), []byte("Serial Number,UDID,App Name\ns,,a\n,u2,b\nS,U,c\n"), false)
 	f.Fuzz(func(t *testing.T, devData, appData []byte, appsFirst bool) {
-		im := &Import{}
 		p := &jamfCSV{}
-		files := []*inputFile{{name: "d.csv", data: devData}, {name: "a.csv", data: appData}}
-		if appsFirst {
-			files[0], files[1] = files[1], files[0]
-		}
-		var err error
-		for i, in := range files {
-			im.files = append(im.files, in)
-			if err = p.parse(im, i, in, Options{}.withDefaults()); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = p.finish(im)
-		}
-		if err != nil {
-			if !strings.Contains(err.Error(), "a.csv") && !strings.Contains(err.Error(), "d.csv") {
-				t.Fatalf("error without the file: %v", err)
-			}
+		im, ok := importPair(t, p, devData, appData, appsFirst)
+		if !ok {
 			return
 		}
 		recorded := map[string]bool{}
@@ -335,14 +318,6 @@ func FuzzJamfCSVFolder(f *testing.F) {
 		for _, d := range p.devs {
 			byKey[d.key] = d
 		}
-		shares := func(a, d deviceIDs) bool {
-			for k := range idKinds {
-				if a.v[k] != "" && a.match(k) == d.match(k) {
-					return true
-				}
-			}
-			return false
-		}
 		for _, i := range p.apps {
 			if k := im.apps[i].rec.DeviceKey; !recorded[k] {
 				t.Fatalf("app of %q, which has no record", k)
@@ -353,7 +328,7 @@ func FuzzJamfCSVFolder(f *testing.F) {
 				continue // the device export's record, or tied to one
 			}
 			for _, d := range p.devs {
-				if shares(p.appDevIDs[k], d) {
+				if d.shares(p.appDevIDs[k]) {
 					t.Fatalf("device %+v of the app export recorded as %q beside %q, which shares an identifier with it", p.appDevIDs[k], k, d.key)
 				}
 			}

@@ -362,39 +362,14 @@ func FuzzWSOneCSVFolder(f *testing.F) {
 	f.Add([]byte("Device ID,Serial Number,UDID\n1,S,\n2,S,u\n3,,U2\n"), []byte("Serial Number,UDID,Application Name\ns,,a\n,u2,b\nS,U,c\n"), false)
 	f.Add([]byte("Friendly Name,Device ID\nA,1\n"), []byte("Device ID;Serial Number;App Name\n1;X;a\n9;;b\n"), true)
 	f.Fuzz(func(t *testing.T, devData, appData []byte, appsFirst bool) {
-		im := &Import{}
 		p := &wsoneCSV{}
-		files := []*inputFile{{name: "d.csv", data: devData}, {name: "a.csv", data: appData}}
-		if appsFirst {
-			files[0], files[1] = files[1], files[0]
-		}
-		var err error
-		for i, in := range files {
-			im.files = append(im.files, in)
-			if err = p.parse(im, i, in, Options{}.withDefaults()); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = p.finish(im)
-		}
-		if err != nil {
-			if !strings.Contains(err.Error(), "a.csv") && !strings.Contains(err.Error(), "d.csv") {
-				t.Fatalf("error without the file: %v", err)
-			}
+		im, ok := importPair(t, p, devData, appData, appsFirst)
+		if !ok {
 			return
 		}
 		byKey := map[string]deviceIDs{}
 		for _, d := range p.devs {
 			byKey[d.key] = d
-		}
-		shares := func(a, d deviceIDs) bool {
-			for k := range idKinds {
-				if a.v[k] != "" && a.match(k) == d.match(k) {
-					return true
-				}
-			}
-			return false
 		}
 		for _, a := range p.apps {
 			key := im.apps[a.rec].rec.DeviceKey
@@ -402,17 +377,56 @@ func FuzzWSOneCSVFolder(f *testing.F) {
 				t.Fatalf("app of %q", key)
 			}
 			if d, ok := byKey[key]; ok {
-				if !shares(a.ids, d) {
+				if !d.shares(a.ids) {
 					t.Fatalf("app %+v on device %+v, which shares no identifier with it", a.ids, d)
 				}
 				continue
 			}
 			for _, d := range p.devs {
-				if shares(a.ids, d) {
+				if d.shares(a.ids) {
 					t.Fatalf("app %+v keyed %q beside device %q, which shares an identifier with it", a.ids, key, d.key)
 				}
 			}
 		}
 		checkRecords(t, im, append(append([]byte{}, devData...), appData...), sourceWSOne)
 	})
+}
+
+// importPair parses a device export (d.csv) and an app export (a.csv)
+// with p, in either order, then finishes: ok false when it failed, as it
+// must, naming one of the files.
+func importPair(t *testing.T, p exportParser, devData, appData []byte, appsFirst bool) (im *Import, ok bool) {
+	t.Helper()
+	im = &Import{}
+	files := []*inputFile{{name: "d.csv", data: devData}, {name: "a.csv", data: appData}}
+	if appsFirst {
+		files[0], files[1] = files[1], files[0]
+	}
+	var err error
+	for i, in := range files {
+		im.files = append(im.files, in)
+		if err = p.parse(im, i, in, Options{}.withDefaults()); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = p.finish(im)
+	}
+	if err != nil {
+		if !strings.Contains(err.Error(), "a.csv") && !strings.Contains(err.Error(), "d.csv") {
+			t.Fatalf("error without the file: %v", err)
+		}
+		return im, false
+	}
+	return im, true
+}
+
+// shares tells whether two rows have an identifier in common.
+func (w deviceIDs) shares(o deviceIDs) bool {
+	for k := range idKinds {
+		if w.v[k] != "" && w.match(k) == o.match(k) {
+			return true
+		}
+	}
+	return false
 }

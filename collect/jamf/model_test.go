@@ -40,22 +40,6 @@ func TestInstallSource(t *testing.T) {
 	}
 }
 
-func TestPlatform(t *testing.T) {
-	for _, tc := range []struct{ typ, model, os, want string }{
-		{"ios", "iPhone 14 iPhone14,7", "17.5.1", "ios"},
-		{"ios", "iPad Air (5th generation) iPad13,16", "17.5", "ipados"},
-		{"ios", "iPad mini 4 iPad5,1", "12.5.7", "ios"},
-		{"ios", " iPad13,16", "", "ipados"},
-		{"tvos", "Apple TV 4K", "17.5", "tvos"},
-		{"", "iPod touch", "15.7", "ios"},
-		{"unknown", "", "", "unknown"},
-	} {
-		if got := platform(tc.typ, tc.model, tc.os); got != tc.want {
-			t.Errorf("platform(%q, %q, %q) = %q, want %q", tc.typ, tc.model, tc.os, got, tc.want)
-		}
-	}
-}
-
 func TestJailbreak(t *testing.T) {
 	for _, tc := range []struct {
 		raw  string
