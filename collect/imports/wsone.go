@@ -3,7 +3,6 @@ package imports
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -391,33 +390,21 @@ func (p *wsoneJSON) finish(im *Import) error {
 	return nil
 }
 
-// isoDay is a date as ISO 8601 writes it, alone or before a time.
-var isoDay = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC| ?GMT)?)?$`)
-
 // patchDate is a security patch date as the live source records it:
-// YYYY-MM-DD. The date of an ISO 8601 value is taken as written, its time
-// and zone dropped; another date the import reads is read as the file's
-// other dates are (a slash date whose order neither the file nor the date
-// itself shows is kept as written). Empty, "never"-like and year-1 values
-// are not reported; any other value is kept as written, trimmed: a patch
-// level is not a time the import needs to read, so an unreadable one is
-// not an error.
+// YYYY-MM-DD. An ISO 8601 value is read as every Workspace ONE source
+// reads it (wsonevocab.PatchDate: the date as written); another date the
+// import reads is read as the file's other dates are (a slash date whose
+// order neither the file nor the date itself shows is kept as written).
+// Empty, "never"-like and year-1 values are not reported; any other value
+// is kept as written, trimmed: a patch level is not a time the import
+// needs to read, so an unreadable one is not an error.
 func patchDate(tr *timeReader, v string) string {
 	s := strings.TrimSpace(v)
 	if s == "" {
 		return ""
 	}
-	if m := isoDay.FindStringSubmatch(s); m != nil {
-		y, _ := strconv.Atoi(m[1])
-		mo, _ := strconv.Atoi(m[2])
-		d, _ := strconv.Atoi(m[3])
-		if t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC); t.Year() == y && int(t.Month()) == mo && t.Day() == d {
-			if y <= 1 {
-				return ""
-			}
-			return m[1] + "-" + m[2] + "-" + m[3]
-		}
-		return s
+	if d, iso := wsonevocab.PatchDate(s); iso {
+		return d
 	}
 	r := *tr // a copy: the patch date does not change the file's notes
 	if r.guessed && dmy.MatchString(s) {

@@ -157,21 +157,14 @@ func parseTime(s string) (t *time.Time, never bool) {
 	return &u, false
 }
 
-// patchLevel is the date of a security patch, YYYY-MM-DD, as written:
-// a patch level is a calendar date, so a time's zone does not move it to
-// another day. Year 1 ("never") is not reported; text that is no date is
-// kept as written, trimmed, as the import of exports keeps it.
+// patchLevel is the date of a security patch as every Workspace ONE
+// source reads it (wsonevocab.PatchDate); text that is no ISO 8601 date is
+// kept as written, trimmed.
 func patchLevel(s string) string {
-	s = strings.TrimSpace(s)
-	for _, layout := range append([]string{time.RFC3339Nano, time.DateOnly}, zoneless...) {
-		if v, err := time.Parse(layout, s); err == nil {
-			if v.Year() <= 1 {
-				return ""
-			}
-			return v.Format(time.DateOnly)
-		}
+	if d, iso := wsonevocab.PatchDate(s); iso {
+		return d
 	}
-	return s
+	return strings.TrimSpace(s)
 }
 
 // platform maps Workspace ONE's Platform ("Apple", "Android",

@@ -6,7 +6,10 @@
 package wsonevocab
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos-ir/custos/collect"
 )
@@ -71,4 +74,31 @@ func Compliance(c string) string {
 	default:
 		return n
 	}
+}
+
+// isoDay is a date as ISO 8601 writes it, alone or before a time.
+var isoDay = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC| ?GMT)?)?$`)
+
+// PatchDate reads SecurityPatchDate written as ISO 8601, a date alone or
+// before a time: the date as written, YYYY-MM-DD (a patch level is a
+// calendar date, so a time's zone does not move it to another day); ""
+// for year 1, Workspace ONE's "never"; the text as written, trimmed, for a
+// day no calendar has (2024-02-30). iso is false when s is not written so:
+// the caller reads it otherwise, or keeps it as written.
+func PatchDate(s string) (date string, iso bool) {
+	s = strings.TrimSpace(s)
+	m := isoDay.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	y, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	d, _ := strconv.Atoi(m[3])
+	switch t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC); {
+	case t.Year() != y || int(t.Month()) != mo || t.Day() != d:
+		return s, true
+	case y <= 1:
+		return "", true
+	}
+	return m[1] + "-" + m[2] + "-" + m[3], true
 }

@@ -59,3 +59,25 @@ func TestCompliance(t *testing.T) {
 		}
 	}
 }
+
+func TestPatchDate(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		iso      bool
+	}{
+		{"2024-05-01T00:00:00", "2024-05-01", true},
+		{"2024-05-01T23:30:00-05:00", "2024-05-01", true},
+		{"2024-05-01T23:30:00.123+0530", "2024-05-01", true},
+		{" 2024-05-01 ", "2024-05-01", true},
+		{"2024-05-01 10:00 UTC", "2024-05-01", true},
+		{"0001-01-01T00:00:00", "", true},
+		{"2024-02-30", "2024-02-30", true},
+		{"5/1/2024", "", false},
+		{"June 2024", "", false},
+		{"", "", false},
+	} {
+		if got, iso := PatchDate(c.in); got != c.want || iso != c.iso {
+			t.Errorf("PatchDate(%q) = %q, %v; want %q, %v", c.in, got, iso, c.want, c.iso)
+		}
+	}
+}
