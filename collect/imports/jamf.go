@@ -71,10 +71,16 @@ type jamfCSV struct {
 	// Devices known from app exports, first row each, in order: tied to
 	// the device export's record that shares an identifier, else recorded
 	// from that row.
-	fromApps  map[string]located[collect.Device]
-	appDevIDs map[string]deviceIDs
-	appsOrder []string
-	apps      []int // the app records, in im.apps, keyed by their app export's device key until finish
+	appDevs  []jamfAppDevice
+	appDevAt map[string]bool // the keys in appDevs
+	apps     []int           // the app records, in im.apps, keyed by their app export's device key until finish
+}
+
+// jamfAppDevice is a device of an app export: its record and identifiers
+// as its first row there gives them.
+type jamfAppDevice struct {
+	dev located[collect.Device]
+	ids deviceIDs
 }
 
 func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
@@ -86,7 +92,7 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 	f.addNote("records point at /line/N, the line of the file their row starts on")
 	f.addNote("Jamf writes times in the time zone of the account that exported them")
 	if p.seen == nil {
-		p.seen, p.fromApps, p.appDevIDs, p.appsOf = map[string]string{}, map[string]located[collect.Device]{}, map[string]deviceIDs{}, map[string]int{}
+		p.seen, p.appDevAt, p.appsOf = map[string]string{}, map[string]bool{}, map[string]int{}
 	}
 	c, err := findCols(t, append(slices.Clone(jamfFields), jamfAppFields...))
 	if err != nil {
@@ -138,10 +144,9 @@ func (p *jamfCSV) parse(im *Import, fi int, f *inputFile, opts Options) error {
 			}
 		} else {
 			rowOf[d.Key] = i
-			if _, known := p.fromApps[d.Key]; !known {
-				p.fromApps[d.Key] = located[collect.Device]{fi, d}
-				p.appDevIDs[d.Key] = deviceIDs{v: rowIDs(c, r), file: f.name, line: r.line}
-				p.appsOrder = append(p.appsOrder, d.Key)
+			if !p.appDevAt[d.Key] {
+				p.appDevAt[d.Key] = true
+				p.appDevs = append(p.appDevs, jamfAppDevice{located[collect.Device]{fi, d}, deviceIDs{v: rowIDs(c, r), file: f.name, line: r.line}})
 			}
 		}
 		name, id := strings.TrimSpace(c.get(r, "appName")), strings.TrimSpace(c.get(r, "appID"))
@@ -262,16 +267,16 @@ func (p *jamfCSV) finish(im *Import) error {
 	// guess); one the device exports do not list is recorded from its
 	// first app row.
 	x := newDeviceIndex(sourceJamf, jamfIDNames, p.devs)
-	keyOf := make(map[string]string, len(p.appsOrder))
-	for _, k := range p.appsOrder {
-		ids := p.appDevIDs[k]
+	keyOf := make(map[string]string, len(p.appDevs))
+	for _, ad := range p.appDevs {
+		k, ids := ad.dev.rec.Key, ad.ids
 		key, found, err := x.deviceOf(ids)
 		if err != nil {
 			return errLine(ids.file, ids.line, "%v", err)
 		}
 		keyOf[k] = key
 		if !found {
-			im.devices = append(im.devices, p.fromApps[k])
+			im.devices = append(im.devices, ad.dev)
 		}
 	}
 	for _, i := range p.apps {
@@ -279,7 +284,7 @@ func (p *jamfCSV) finish(im *Import) error {
 		a.DeviceKey = keyOf[a.DeviceKey]
 		p.appsOf[a.DeviceKey]++
 	}
-	if len(p.appsOrder) > 0 {
+	if len(p.appDevs) > 0 {
 		p.sawDevices = true
 	}
 	p.appCoverage.finish(im, sourceJamf, "a personally owned (User Enrollment) device reports only the apps the organisation manages",

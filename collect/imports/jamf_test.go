@@ -323,13 +323,14 @@ func FuzzJamfCSVFolder(f *testing.F) {
 				t.Fatalf("app of %q, which has no record", k)
 			}
 		}
-		for _, k := range p.appsOrder {
+		for _, ad := range p.appDevs {
+			k := ad.dev.rec.Key
 			if _, isDev := byKey[k]; isDev || !recorded[k] {
 				continue // the device export's record, or tied to one
 			}
 			for _, d := range p.devs {
-				if d.shares(p.appDevIDs[k]) {
-					t.Fatalf("device %+v of the app export recorded as %q beside %q, which shares an identifier with it", p.appDevIDs[k], k, d.key)
+				if d.shares(ad.ids) {
+					t.Fatalf("device %+v of the app export recorded as %q beside %q, which shares an identifier with it", ad.ids, k, d.key)
 				}
 			}
 		}
