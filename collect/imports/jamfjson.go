@@ -361,13 +361,13 @@ func jamfDetailRecord(doc *jsonDoc, e jsonElem, obj map[string]json.RawMessage) 
 	// The platform object: the one the type names, else the first; a
 	// null one is none. One twice (in two cases) is refused, as the live
 	// source would read only the one spelt as it expects.
+	found, kerr := objectKeys(e.raw, jamfPlatformKeys...)
+	if kerr != nil {
+		return d, "", "", nil, "", errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), kerr)
+	}
 	key := ""
-	for _, k := range jamfPlatformKeys {
-		ok, kerr := objectKey(e.raw, k)
-		if kerr != nil {
-			return d, "", "", nil, "", errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), kerr)
-		}
-		if ok != "" && string(bytes.TrimSpace(obj[ok])) != "null" && (key == "" || strings.EqualFold(k, string(m.Type))) {
+	for i, k := range jamfPlatformKeys {
+		if ok := found[i]; ok != "" && string(bytes.TrimSpace(obj[ok])) != "null" && (key == "" || strings.EqualFold(k, string(m.Type))) {
 			key = ok
 		}
 	}
@@ -413,11 +413,11 @@ func jamfClassicRecord(doc *jsonDoc, e jsonElem) (d collect.Device, seen, enroll
 	d.Raw = collect.RawRef{Pointer: e.ptr}
 	// The security subset is "security" in the Classic API's JSON, and
 	// "security_object" in some SDKs' renderings of it.
-	for _, name := range []string{"security", "security_object"} {
-		k, kerr := objectKey(e.raw, name)
-		if kerr != nil {
-			return d, "", "", nil, "", errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), kerr)
-		}
+	found, kerr := objectKeys(e.raw, "security", "security_object")
+	if kerr != nil {
+		return d, "", "", nil, "", errLine(doc.file, e.line, "%s: %v", ptrName(e.ptr), kerr)
+	}
+	for _, k := range found {
 		if k == "" {
 			continue
 		}

@@ -211,26 +211,36 @@ func ptrName(p string) string {
 // as spelt; "" when there is none. Two such keys are an error: which one a
 // reader meant cannot be told.
 func objectKey(raw json.RawMessage, name string) (string, error) {
+	keys, err := objectKeys(raw, name)
+	return keys[0], err
+}
+
+// objectKeys is objectKey for several names, in one reading of raw: the
+// key found for each name, in order.
+func objectKeys(raw json.RawMessage, names ...string) ([]string, error) {
+	found := make([]string, len(names))
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", errors.New("not a JSON object")
+		return found, errors.New("not a JSON object")
 	}
-	found := ""
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return "", err
+			return found, err
 		}
 		k := t.(string)
-		if strings.EqualFold(k, name) {
-			if found != "" {
-				return "", fmt.Errorf("%q is there twice (as %q and %q)", name, found, k)
+		for i, name := range names {
+			if !strings.EqualFold(k, name) {
+				continue
 			}
-			found = k
+			if found[i] != "" {
+				return found, fmt.Errorf("%q is there twice (as %q and %q)", name, found[i], k)
+			}
+			found[i] = k
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return "", err
+			return found, err
 		}
 	}
 	return found, nil
